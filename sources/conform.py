@@ -1,0 +1,449 @@
+"""Build the published tables of a snapshot from the last good rows of every source (conformed dimensions).
+
+At publish time each fact row is resolved once against the dimensions, so every query reads plain columns:
+- rep: matched by id, then name, then normalised key; team, manager and region taken from the roster *as of
+  the row's date* (an ASOF join on the assignment history, so a mid-year team move splits a rep's numbers);
+- region: the region written on the row when the source has one, otherwise the owning rep's (CONTRACTS.md);
+- product and customer: matched the same way, filling category, segment, person id and location;
+- money: converted to the reporting currency with the rate of the row's date (never summed raw);
+- orders: returns and cancellations flagged; the customer's first order flagged for `new_customers`.
+Dimension tables with duplicate keys are de-duplicated (the last row loaded wins) and reported, so they can
+never multiply fact rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from core.config import Settings
+from sources.canonical import BOOL, DATE, ENTITIES, MONEY, NUMBER, TIMESTAMP
+from sources.keys import KeyIndex
+from sources.load import Issue
+
+CANCELLED_WORDS = ("已取消", "取消", "作废", "cancelled", "canceled", "void", "voided")
+RETURN_WORDS = ("退货", "退款", "退货单", "return", "returned", "refund", "credit note", "退回")
+_SQL_TYPES = {NUMBER: "DOUBLE", MONEY: "DOUBLE", DATE: "DATE", TIMESTAMP: "TIMESTAMP", BOOL: "BOOLEAN"}
+
+
+@dataclass
+class PublishReport:
+    """Issues found while conforming, per source name."""
+
+    issues: dict[str, list[Issue]] = field(default_factory=lambda: defaultdict(list))
+    key_matches: list[dict] = field(default_factory=list)
+
+    def add(self, source: str, kind: str, detail: str, count: int = 1) -> None:
+        self.issues[source].append(Issue(kind, detail, count))
+
+
+def _union(con: duckdb.DuckDBPyConnection, entity: str, tables: list[str]) -> str:
+    """A temp table `u_<entity>` holding every source's rows of an entity (empty, typed, when none)."""
+    cols = [f for f in ENTITIES[entity].fields]
+    select_cols = ", ".join(f'"{f.name}"' for f in cols) + ", _key, source, source_row, synced_at, _line"
+    name = f"u_{entity}"
+    con.execute(f"DROP TABLE IF EXISTS {name}")
+    if tables:
+        union = " UNION ALL ".join(f"SELECT {select_cols} FROM {t}" for t in tables)
+    else:
+        typed = ", ".join(f'CAST(NULL AS {_SQL_TYPES.get(f.type, "VARCHAR")}) AS "{f.name}"' for f in cols)
+        union = (
+            f"SELECT {typed}, CAST(NULL AS VARCHAR) AS _key, CAST(NULL AS VARCHAR) AS source, "
+            "CAST(NULL AS VARCHAR) AS source_row, CAST(NULL AS TIMESTAMP) AS synced_at, CAST(NULL AS BIGINT) AS _line "
+            "WHERE FALSE"
+        )
+    con.execute(f"CREATE TEMP TABLE {name} AS {union}")
+    return name
+
+
+class Conformer:
+    """Writes the published tables into the attached snapshot database `snap`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source_tables: dict[str, list[str]],
+                 entity_of: dict[str, str]) -> None:
+        self.con = con
+        self.settings = settings
+        self.tables = source_tables  # entity -> staging tables
+        self.entity_of = entity_of  # staging table -> source name
+        self.report = PublishReport()
+        self.currency = settings.business.currency
+
+    def run(self) -> PublishReport:
+        for entity in ENTITIES:
+            _union(self.con, entity, self.tables.get(entity, []))
+        self._fx()
+        self._reps()
+        self._products()
+        self._customers()
+        self._orders()
+        self._opportunities()
+        self._opportunity_stages()
+        self._targets()
+        for entity in ("campaigns", "campaign_spend", "leads", "touchpoints", "activities", "invoices", "payments",
+                       "inventory"):
+            self._passthrough(entity)
+        self._key_matches_table()
+        return self.report
+
+    # ---- helpers -------------------------------------------------------------------------------------
+    def _dedupe(self, entity: str, key: str, label: str) -> str:
+        """`d_<entity>`: one row per key, the last row loaded winning; duplicates reported per source."""
+        dupes = self.con.execute(
+            f"SELECT source, count(*) - count(DISTINCT {key}) FROM u_{entity} WHERE {key} IS NOT NULL GROUP BY 1"
+        ).fetchall()
+        for source, extra in dupes:
+            if extra:
+                self.report.add(
+                    source, "duplicate_key",
+                    f"{entity}: {extra} rows repeat an existing {key}; the last row loaded is kept, so facts are "
+                    "never multiplied",
+                    extra,
+                )
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE d_{entity} AS SELECT * FROM u_{entity} WHERE {key} IS NOT NULL "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY synced_at DESC, _line DESC) = 1"
+        )
+        return f"d_{entity}"
+
+    def _resolve(self, fact: str, dim: str, id_col: str | None, label_col: str | None,
+                 members: list[tuple[str, str | None]]) -> str:
+        """A temp table mapping each distinct (id, label) of `fact` to a member id, with the method used."""
+        index = KeyIndex(members)
+        cols = [c for c in (id_col, label_col) if c]
+        name = f"m_{fact}_{dim}"
+        if not cols:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT NULL::VARCHAR AS id_raw, NULL::VARCHAR AS label_raw, "
+                "NULL::VARCHAR AS member_id, NULL::VARCHAR AS method WHERE FALSE"
+            )
+            return name
+        id_sql = id_col or "NULL::VARCHAR"
+        label_sql = label_col or "NULL::VARCHAR"
+        pairs = self.con.execute(
+            f"SELECT {id_sql} AS id_raw, {label_sql} AS label_raw, source, count(*) FROM u_{fact} "
+            f"WHERE coalesce({id_sql}, {label_sql}) IS NOT NULL GROUP BY ALL"
+        ).fetchall()
+        rows: dict[tuple, tuple] = {}
+        tally: dict[str, Counter] = defaultdict(Counter)
+        examples: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for id_raw, label_raw, source, count in pairs:
+            key = (id_raw, label_raw)
+            if key not in rows:
+                match = index.match(id_raw) if id_raw else None
+                if (match is None or match.member_id is None) and label_raw:
+                    match = index.match(label_raw)
+                rows[key] = (match.member_id, match.method, match.candidates)
+            member_id, method, candidates = rows[key]
+            tally[source][method] += count
+            raw = id_raw or label_raw
+            bucket = examples[(source, method)]
+            if method == "normalised" and len(bucket) < 5:
+                bucket.append(f"{raw!s} → {index.ids.get(member_id, member_id)} ({count:,} rows)")
+            elif method in ("ambiguous", "unmatched") and len(bucket) < 5:
+                extra = f" could be {', '.join(candidates)}" if candidates else ""
+                bucket.append(f"{raw!s}{extra} ({count:,} rows)")
+        for source, counts in tally.items():
+            for method in ("normalised", "ambiguous", "unmatched"):
+                if counts[method]:
+                    detail = f"{fact}.{dim}: {', '.join(examples[(source, method)])}"
+                    kind = {"normalised": "key_normalised", "ambiguous": "key_ambiguous",
+                            "unmatched": "key_unmatched"}[method]
+                    self.report.add(source, kind, detail, counts[method])
+            self.report.key_matches.append({"source": source, "entity": fact, "dimension": dim, **dict(counts)})
+        table = pa.table({
+            "id_raw": pa.array([k[0] for k in rows], pa.string()),
+            "label_raw": pa.array([k[1] for k in rows], pa.string()),
+            "member_id": pa.array([v[0] for v in rows.values()], pa.string()),
+            "method": pa.array([v[1] for v in rows.values()], pa.string()),
+        })
+        self.con.register(f"{name}_arrow", table)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        self.con.unregister(f"{name}_arrow")
+        return name
+
+    # ---- dimensions ----------------------------------------------------------------------------------
+    def _fx(self) -> None:
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE d_fx AS SELECT upper(currency) AS currency, rate_date, rate FROM u_fx_rates "
+            "WHERE rate IS NOT NULL AND rate > 0 "
+            "QUALIFY row_number() OVER (PARTITION BY upper(currency), rate_date ORDER BY synced_at DESC, _line DESC) = 1"
+        )
+        self.con.execute(
+            "CREATE TABLE snap.fx_rates AS SELECT currency, rate_date, rate FROM d_fx ORDER BY currency, rate_date"
+        )
+
+    def _reps(self) -> None:
+        con = self.con
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE d_roster AS SELECT coalesce(rep_id, rep_name) AS rep_id, rep_name, email, "
+            "manager, coalesce(team, manager) AS team, region, coalesce(valid_from, DATE '1900-01-01') AS valid_from, "
+            "valid_to, source, synced_at, _line FROM u_reps WHERE coalesce(rep_id, rep_name) IS NOT NULL "
+            "QUALIFY row_number() OVER (PARTITION BY coalesce(rep_id, rep_name), coalesce(valid_from, DATE '1900-01-01') "
+            "ORDER BY synced_at DESC, _line DESC) = 1"
+        )
+        con.execute(
+            "CREATE TABLE snap.rep_assignments AS SELECT rep_id, rep_name AS rep, email, manager, team, region, "
+            "valid_from, valid_to FROM d_roster ORDER BY rep_id, valid_from"
+        )
+        con.execute(
+            "CREATE TABLE snap.reps AS SELECT rep_id, rep_name AS rep, email, manager, team, region FROM d_roster "
+            "QUALIFY row_number() OVER (PARTITION BY rep_id ORDER BY valid_from DESC) = 1 ORDER BY rep_id"
+        )
+        self._rep_members = [(r, n) for r, n in con.execute("SELECT rep_id, rep FROM snap.reps").fetchall()]
+
+    def _products(self) -> None:
+        d = self._dedupe("products", "coalesce(product_id, product_name)", "product_name")
+        self.con.execute(
+            f"CREATE TABLE snap.products AS SELECT coalesce(product_id, product_name) AS product_id, "
+            f"coalesce(product_name, product_id) AS product, category, subcategory, series, unit_cost, list_price "
+            f"FROM {d} ORDER BY 1"
+        )
+        self._product_members = self.con.execute("SELECT product_id, product FROM snap.products").fetchall()
+
+    def _customers(self) -> None:
+        d = self._dedupe("customers", "coalesce(customer_id, customer_name)", "customer_name")
+        self.con.execute(
+            f"CREATE TABLE snap.customers AS SELECT coalesce(customer_id, customer_name) AS customer_id, "
+            f"coalesce(customer_name, customer_id) AS customer, coalesce(person_id, customer_id, customer_name) AS person_id, "
+            f"segment, industry, country, province, city, region, rep AS owner, channel, created_date FROM {d} ORDER BY 1"
+        )
+        self._customer_members = self.con.execute("SELECT customer_id, customer FROM snap.customers").fetchall()
+
+    # ---- shared fact enrichment ----------------------------------------------------------------------
+    def _enriched(self, fact: str, day_sql: str, *, product: bool = True, customer: bool = True,
+                  money: tuple[str, ...] = ()) -> str:
+        """`e_<fact>`: the fact's rows plus rep/team/manager/region as of `day_sql`, product, customer and FX."""
+        con = self.con
+        fields = set(ENTITIES[fact].field_names)
+        self._resolve(fact, "rep", None, "rep" if "rep" in fields else None, self._rep_members)
+        has_product = product and ("product_id" in fields or "product_name" in fields)
+        has_customer = customer and ("customer_id" in fields or "customer_name" in fields)
+        if has_product:
+            self._resolve(fact, "product", "product_id" if "product_id" in fields else None,
+                          "product_name" if "product_name" in fields else None, self._product_members)
+        if has_customer:
+            self._resolve(fact, "customer", "customer_id" if "customer_id" in fields else None,
+                          "customer_name" if "customer_name" in fields else None, self._customer_members)
+        region_row = "f.region" if "region" in fields else "NULL"
+        select = [
+            "f.*",
+            f"{day_sql} AS _day",
+            "mr.member_id AS _rep_id",
+        ]
+        joins = [f"LEFT JOIN m_{fact}_rep mr ON mr.label_raw IS NOT DISTINCT FROM {'f.rep' if 'rep' in fields else 'NULL'}"]
+        if has_product:
+            pid = "f.product_id" if "product_id" in fields else "NULL"
+            pname = "f.product_name" if "product_name" in fields else "NULL"
+            joins.append(
+                f"LEFT JOIN m_{fact}_product mp ON mp.id_raw IS NOT DISTINCT FROM {pid} "
+                f"AND mp.label_raw IS NOT DISTINCT FROM {pname} LEFT JOIN snap.products p ON p.product_id = mp.member_id"
+            )
+            select += ["p.product_id AS _product_id", "p.product AS _product", "p.category AS _p_category",
+                       "p.subcategory AS _p_subcategory", "p.unit_cost AS _unit_cost"]
+        if has_customer:
+            cid = "f.customer_id" if "customer_id" in fields else "NULL"
+            cname = "f.customer_name" if "customer_name" in fields else "NULL"
+            joins.append(
+                f"LEFT JOIN m_{fact}_customer mc ON mc.id_raw IS NOT DISTINCT FROM {cid} "
+                f"AND mc.label_raw IS NOT DISTINCT FROM {cname} LEFT JOIN snap.customers c ON c.customer_id = mc.member_id"
+            )
+            select += ["c.customer_id AS _customer_id", "c.customer AS _customer", "c.person_id AS _person_id",
+                       "c.segment AS _c_segment", "c.country AS _c_country", "c.province AS _c_province",
+                       "c.city AS _c_city", "c.channel AS _c_channel", "c.region AS _c_region"]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}")
+        # Roster as of the row's day: the latest assignment starting on or before it, else the first one.
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE r_{fact} AS SELECT s.*, "
+            "coalesce(a.team, first_a.team) AS _team, coalesce(a.manager, first_a.manager) AS _manager, "
+            "coalesce(a.region, first_a.region) AS _rep_region, coalesce(a.rep_name, first_a.rep_name) AS _rep_name "
+            f"FROM s_{fact} s ASOF LEFT JOIN d_roster a ON s._rep_id = a.rep_id AND s._day >= a.valid_from "
+            "LEFT JOIN (SELECT * FROM d_roster QUALIFY row_number() OVER (PARTITION BY rep_id ORDER BY valid_from) = 1) "
+            "first_a ON first_a.rep_id = s._rep_id"
+        )
+        fx_cols = []
+        for col in money:
+            fx_cols.append(
+                f"CASE WHEN upper(r.currency) = $cur THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc"
+            )
+        fx_join = (
+            "ASOF LEFT JOIN d_fx fx ON fx.currency = upper(r.currency) AND r._day >= fx.rate_date" if money else ""
+        )
+        fx_rate = "CASE WHEN upper(r.currency) = $cur THEN 1.0 ELSE fx.rate END AS _fx_rate" if money else "NULL AS _fx_rate"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE e_{fact} AS SELECT r.*, {fx_rate}{', ' if fx_cols else ''}{', '.join(fx_cols)} "
+            f"FROM r_{fact} r {fx_join}",
+            {"cur": self.currency} if money else {},
+        )
+        if money:
+            for source, n, currencies in con.execute(
+                f"SELECT source, count(*), string_agg(DISTINCT upper(currency), ', ') FROM e_{fact} "
+                f"WHERE _fx_rate IS NULL AND {money[0]} IS NOT NULL GROUP BY 1"
+            ).fetchall():
+                self.report.add(source, "fx_missing",
+                                f"{fact}: no exchange rate to {self.currency} on or before the row's date for "
+                                f"{currencies}; these amounts are left out of every total", n)
+        return f"e_{fact}"
+
+    def _region_sql(self, fields: set[str]) -> str:
+        return "coalesce(e.region, e._rep_region)" if "region" in fields else "e._rep_region"
+
+    # ---- facts ---------------------------------------------------------------------------------------
+    def _orders(self) -> None:
+        fields = set(ENTITIES["orders"].field_names)
+        e = self._enriched("orders", "CAST(f.order_date AS DATE)", money=("amount", "cost", "profit"))
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE o1 AS SELECT e.*, "
+            f"(lower(coalesce(e.status, '')) IN {_tuple(CANCELLED_WORDS)}) AS _cancelled, "
+            f"(lower(coalesce(e.order_type, '')) IN {_tuple(RETURN_WORDS)} OR e.amount < 0 OR e.quantity < 0) AS _return "
+            f"FROM {e} e"
+        )
+        self.con.execute(
+            "CREATE TABLE snap.orders AS SELECT "
+            "e._key AS line_id, e.order_id, e.order_date, CAST(e.order_date AS DATE) AS order_day, e.ship_date, "
+            "e.status, e._cancelled AS is_cancelled, e._return AS is_return, e.returned_line_id, "
+            "coalesce(e._customer_id, e.customer_id, e.customer_name) AS customer_id, "
+            "coalesce(e._customer, e.customer_name, e.customer_id) AS customer, "
+            "coalesce(e.person_id, e._person_id, e._customer_id, e.customer_id, e.customer_name) AS person_id, "
+            "coalesce(e.segment, e._c_segment) AS segment, "
+            "coalesce(e._product_id, e.product_id, e.product_name) AS product_id, "
+            "coalesce(e._product, e.product_name, e.product_id) AS product, "
+            "coalesce(e.category, e._p_category) AS category, coalesce(e.subcategory, e._p_subcategory) AS subcategory, "
+            "e.quantity, e.unit_price, e.discount, "
+            "e._amount_rc AS amount, "
+            "coalesce(e._cost_rc, e._amount_rc - e._profit_rc, e._unit_cost * e.quantity) AS cost, "
+            "e.amount AS amount_local, e.currency, e._fx_rate AS fx_rate, "
+            "e._rep_id AS rep_id, coalesce(e._rep_name, e.rep) AS rep, e._team AS team, e._manager AS manager, "
+            f"{self._region_sql(fields)} AS region, coalesce(e.channel, e._c_channel) AS channel, "
+            "coalesce(e.country, e._c_country) AS country, coalesce(e.province, e._c_province) AS province, "
+            "coalesce(e.city, e._c_city) AS city, FALSE AS is_first_order, "
+            "e.source, e.source_row, e.synced_at FROM o1 e ORDER BY e.order_date, e._key"
+        )
+        # A customer's first order: the earliest completed sale (not cancelled, not a return) of that customer.
+        self.con.execute(
+            "UPDATE snap.orders o SET is_first_order = TRUE FROM ("
+            "SELECT customer_id, arg_min(order_id, order_date) AS first_order FROM snap.orders "
+            "WHERE NOT is_cancelled AND NOT is_return AND customer_id IS NOT NULL GROUP BY 1) f "
+            "WHERE o.customer_id = f.customer_id AND o.order_id = f.first_order AND NOT o.is_cancelled AND NOT o.is_return"
+        )
+        for source, n in self.con.execute(
+            "SELECT source, count(*) FROM snap.orders WHERE cost IS NULL AND amount IS NOT NULL GROUP BY 1"
+        ).fetchall():
+            self.report.add(source, "cost_missing", "orders: lines with no cost, profit or product unit cost; "
+                            "gross margin leaves them out", n)
+
+    def _opportunities(self) -> None:
+        fields = set(ENTITIES["opportunities"].field_names)
+        won, lost = self.settings.stages.won, self.settings.stages.lost
+        e = self._enriched(
+            "opportunities",
+            "coalesce(f.close_date, f.created_date, CAST(f.updated_at AS DATE))",
+            money=("amount",),
+        )
+        first_stage = (
+            "CREATE OR REPLACE TEMP TABLE first_stage AS SELECT opportunity_id, CAST(min(entered_at) AS DATE) AS d "
+            "FROM u_opportunity_stages GROUP BY 1"
+        )
+        self.con.execute(first_stage)
+        self.con.execute(
+            "CREATE TABLE snap.opportunities AS SELECT e._key AS opportunity_id, e.opportunity_name, "
+            "coalesce(e._customer_id, e.customer_id, e.customer_name) AS customer_id, "
+            "coalesce(e._customer, e.customer_name, e.customer_id) AS customer, "
+            "coalesce(e._product_id, e.product_id, e.product_name) AS product_id, "
+            "coalesce(e._product, e.product_name, e.product_id) AS product, e._p_category AS category, "
+            "e.stage, CASE WHEN lower(e.stage) IN (SELECT lower(unnest($won))) THEN 'won' "
+            "WHEN lower(e.stage) IN (SELECT lower(unnest($lost))) THEN 'lost' ELSE 'open' END AS status, "
+            "e._amount_rc AS amount, e.amount AS amount_local, e.currency, "
+            "e.created_date, coalesce(fs.d, e.created_date) AS first_stage_date, e.close_date, "
+            "e.campaign, coalesce(e.channel, e._c_channel) AS channel, "
+            "e._rep_id AS rep_id, coalesce(e._rep_name, e.rep) AS rep, e._team AS team, e._manager AS manager, "
+            f"{self._region_sql(fields)} AS region, coalesce(e._c_segment) AS segment, "
+            "coalesce(e.is_deleted, FALSE) AS is_deleted, e.updated_at, e.source, e.source_row, e.synced_at "
+            f"FROM {e} e LEFT JOIN first_stage fs ON fs.opportunity_id = e._key "
+            "WHERE NOT coalesce(e.is_deleted, FALSE) ORDER BY 1",
+            {"won": list(won), "lost": list(lost)},
+        )
+
+    def _opportunity_stages(self) -> None:
+        self.con.execute(
+            "CREATE TABLE snap.opportunity_stages AS SELECT s.opportunity_id, s.stage, s.entered_at, "
+            "o.rep_id, o.rep, o.team, o.manager, o.region, o.channel, o.product, o.customer, s.source, s.source_row "
+            "FROM u_opportunity_stages s LEFT JOIN snap.opportunities o USING (opportunity_id) "
+            "ORDER BY s.opportunity_id, s.entered_at"
+        )
+
+    def _targets(self) -> None:
+        e = self._enriched("targets", "f.period", product=False, customer=False, money=("amount",))
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE t1 AS SELECT date_trunc('month', e.period)::DATE AS period, "
+            "coalesce(e.metric, 'revenue') AS metric, "
+            "CASE WHEN e._rep_id IS NOT NULL OR e.rep IS NOT NULL THEN 'rep' WHEN e.team IS NOT NULL THEN 'team' "
+            "WHEN e.region IS NOT NULL THEN 'region' ELSE 'company' END AS level, "
+            "e._rep_id AS rep_id, coalesce(e._rep_name, e.rep) AS rep, coalesce(e._team, e.team) AS team, "
+            "e._manager AS manager, coalesce(e.region, e._rep_region, tr.region) AS region, "
+            "e._amount_rc AS amount, e.source, e.source_row FROM e_targets e "
+            "LEFT JOIN (SELECT DISTINCT team, region FROM d_roster) tr ON tr.team = e.team"
+        )
+        self.con.execute(
+            "CREATE TABLE snap.targets AS SELECT t.*, (t.level = f.finest) AS is_leaf FROM t1 t JOIN ("
+            "SELECT period, metric, CASE WHEN bool_or(level = 'rep') THEN 'rep' WHEN bool_or(level = 'team') THEN 'team' "
+            "WHEN bool_or(level = 'region') THEN 'region' ELSE 'company' END AS finest FROM t1 GROUP BY ALL) f "
+            "USING (period, metric) ORDER BY period, level, team, rep_id"
+        )
+        bad = self.con.execute(
+            "SELECT t.source, count(*), string_agg(DISTINCT t.team || ' ' || strftime(t.period, '%Y-%m'), ', ') FROM "
+            "snap.targets t JOIN (SELECT period, metric, team, sum(amount) AS s FROM snap.targets WHERE level = 'rep' "
+            "GROUP BY ALL) r USING (period, metric, team) WHERE t.level = 'team' AND abs(t.amount - r.s) > 0.5 GROUP BY 1"
+        ).fetchall()
+        for source, n, where in bad:
+            self.report.add(source, "targets_inconsistent",
+                            f"team target differs from the sum of its reps' targets: {where[:200]}", n)
+
+    def _passthrough(self, entity: str) -> None:
+        fields = set(ENTITIES[entity].field_names)
+        has_rep = "rep" in fields
+        day = {
+            "campaign_spend": "f.spend_date", "leads": "CAST(f.created_at AS DATE)",
+            "touchpoints": "CAST(f.occurred_at AS DATE)", "activities": "CAST(f.occurred_at AS DATE)",
+            "invoices": "f.invoice_date", "payments": "f.payment_date", "inventory": "f.snapshot_date",
+            "campaigns": "f.start_date",
+        }[entity]
+        money = ("amount",) if "amount" in fields and "currency" in fields else ()
+        e = self._enriched(entity, day, money=money)
+        own = [f'e."{f}"' for f in ENTITIES[entity].field_names if f not in ("rep", "region", "amount")]
+        extra = []
+        if money:
+            extra += ["e._amount_rc AS amount", "e.amount AS amount_local"]
+        if has_rep or "customer_id" in fields:
+            extra += ["e._rep_id AS rep_id", "e._rep_name AS rep", "e._team AS team", "e._manager AS manager",
+                      f"{self._region_sql(fields)} AS region"]
+        elif "region" in fields:
+            extra.append("e.region")
+        if "customer_id" in fields or "customer_name" in fields:
+            extra += ["e._customer AS customer"]
+        if "product_id" in fields or "product_name" in fields:
+            extra += ["e._product AS product", "e._p_category AS category"]
+        self.con.execute(
+            f"CREATE TABLE snap.{entity} AS SELECT {', '.join(own + extra)}, e.source, e.source_row, e.synced_at "
+            f"FROM {e} e"
+        )
+
+    def _key_matches_table(self) -> None:
+        rows = self.report.key_matches
+        table = pa.table({
+            "source": pa.array([r["source"] for r in rows], pa.string()),
+            "entity": pa.array([r["entity"] for r in rows], pa.string()),
+            "dimension": pa.array([r["dimension"] for r in rows], pa.string()),
+            **{m: pa.array([int(r.get(m, 0)) for r in rows], pa.int64())
+               for m in ("id", "label", "normalised", "ambiguous", "unmatched")},
+        })
+        self.con.register("key_matches_arrow", table)
+        self.con.execute("CREATE TABLE snap._key_matches AS SELECT * FROM key_matches_arrow")
+        self.con.unregister("key_matches_arrow")
+
+
+def _tuple(words: tuple[str, ...]) -> str:
+    """A SQL tuple of fixed words from this module (never user input)."""
+    return "(" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + ")"

@@ -1,0 +1,69 @@
+"""Which file column feeds which canonical field: explicit mapping first, then header synonyms.
+
+The mapping is shown to the user before the first load (`python -m sources check FILE`) and stored with
+every sync run, so a renamed column is visible as schema drift rather than a silent gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sources.canonical import ENTITIES, header_index, normalise_header
+
+
+class MappingError(Exception):
+    """Required fields have no column; the message lists them and the headers that were found."""
+
+
+@dataclass
+class Mapping:
+    """field name → column position, plus what was left over."""
+
+    entity: str
+    columns: dict[str, int]
+    headers: tuple[str, ...]
+    unmapped: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, str]:
+        """field → header text, for JSON output and the data-health page."""
+        return {name: self.headers[pos] for name, pos in self.columns.items()}
+
+
+def map_headers(headers: tuple[str, ...], entity: str, explicit: dict[str, str] | None = None) -> Mapping:
+    """Map headers to the fields of `entity`. `explicit` is {field: header} from the source's configuration."""
+    fields = ENTITIES[entity]
+    explicit = explicit or {}
+    keys = [normalise_header(h) for h in headers]
+    columns: dict[str, int] = {}
+    for name, header in explicit.items():
+        fields.field(name)  # raises KeyError naming the fields
+        wanted = normalise_header(header)
+        if wanted not in keys:
+            raise MappingError(
+                f"mapping {name}: {header!r} is not a column of this file; columns: {', '.join(h for h in headers if h)}"
+            )
+        columns[name] = keys.index(wanted)
+    index = header_index(entity)
+    duplicates = []
+    taken = set(columns.values())
+    for pos, key in enumerate(keys):
+        name = index.get(key)
+        if not name or pos in taken:
+            continue
+        if name in columns:
+            duplicates.append(headers[pos])
+            continue
+        columns[name] = pos
+        taken.add(pos)
+    unmapped = [h for pos, h in enumerate(headers) if h and pos not in taken]
+    missing = [f.name for f in fields.fields if f.required and f.name not in columns]
+    if missing:
+        wanted = "; ".join(
+            f"{m} (e.g. {', '.join(fields.field(m).synonyms[:3])})" for m in missing
+        )
+        raise MappingError(
+            f"no column for required {entity} field(s): {wanted}. Columns found: "
+            f"{', '.join(h for h in headers if h) or 'none'}. Map them under `mapping:` in the source configuration."
+        )
+    return Mapping(entity, columns, headers, unmapped, duplicates)
