@@ -16,12 +16,12 @@ from demo.company import CHANNELS, GEOGRAPHY, REPS, SEGMENTS
 N_BASE_CUSTOMERS = 1_860
 N_SECOND_ACCOUNTS = 140
 EXISTING_SHARE = 0.45  # customers already buying on START_DATE
-EXPORT_SHARE_OF_DIRECT_WEIGHT = 0.24  # tunes USD revenue to ~8% of the total
+EXPORT_SHARE_OF_DIRECT_WEIGHT = 0.13  # tunes USD revenue to ~8% of the total
 
 _SEGMENT_P = (0.52, 0.08, 0.10, 0.30)
 #: P(channel | segment), channels in CHANNELS order (直销, 经销商, 电商, 电话销售).
 _CHANNEL_P = {
-    "企业": (0.35, 0.25, 0.15, 0.25),
+    "企业": (0.38, 0.26, 0.08, 0.28),
     "政府": (0.60, 0.40, 0.0, 0.0),
     "教育": (0.50, 0.40, 0.0, 0.10),
     "个人": (0.0, 0.0, 0.80, 0.20),

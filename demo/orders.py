@@ -16,7 +16,7 @@ LINES_PER_ORDER_P = (0.45, 0.30, 0.15, 0.10)
 _CATEGORY_P = {
     "直销": (0.22, 0.28, 0.16, 0.16, 0.18),
     "经销商": (0.24, 0.38, 0.14, 0.18, 0.06),
-    "电商": (0.14, 0.22, 0.10, 0.50, 0.04),
+    "电商": (0.16, 0.14, 0.10, 0.56, 0.04),
     "电话销售": (0.16, 0.16, 0.10, 0.46, 0.12),
 }
 #: subcategory → (popularity with organisations, popularity with persons, mean quantity for organisations,
@@ -121,7 +121,7 @@ def simulate_sales(
     person_mean = np.array([_SUBCATEGORY[p.subcategory][3] for p in PRODUCTS])
     channel_qty = np.array([_CHANNEL_QTY[c] for c in CHANNELS])
     mean_qty = np.where(line_person, person_mean[product], np.maximum(org_mean[product] * channel_qty[line_channel], 1))
-    qty = rng.geometric(1.0 / mean_qty).astype(np.int64)
+    qty = 1 + rng.poisson(mean_qty - 1.0)
     discount = np.where(line_person, rng.uniform(0, 0.02, len(order)), rng.uniform(0, 0.05, len(order)))
     factor = np.array([CHANNEL_PRICE_FACTOR[c] for c in CHANNELS])[line_channel]
     price_cny = np.round(LIST_FEN[product] * factor * (1 - discount))
@@ -153,26 +153,38 @@ def cancel_orders(rng: np.random.Generator, lines: pd.DataFrame, share: float = 
     return lines.assign(cancelled=cancelled[lines["order"].to_numpy()])
 
 
-def calibrate_channel_margins(rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.ndarray) -> pd.DataFrame:
-    """Scale each channel-month's costs slightly so that every channel keeps a steady margin rate.
+def calibrate_channel_margins(
+    rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.ndarray, rounds: int = 3
+) -> pd.DataFrame:
+    """Scale each channel-month's sale costs slightly so that every channel keeps a steady margin rate.
 
-    Purchase costs drift a little from the standard cost; this keeps each channel's monthly gross margin % within
-    ~0.1 point of its long-run level, so that company margin moves come from the channel mix.
+    Purchase costs drift a little from the standard cost; this keeps each channel's monthly gross margin %
+    (sales net of returns) within ~0.1 point of its long-run level, so that company margin moves come from the
+    channel mix. Return lines keep the unit cost of the line they reverse.
     """
-    month = (np.datetime64("2024-01-01") + lines["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[M]")
+    day, channel = lines["day"].to_numpy(), lines["channel"].to_numpy()
+    month = (np.datetime64("2024-01-01") + day.astype("timedelta64[D]")).astype("datetime64[M]")
     month_no = (month - np.datetime64("2024-01", "M")).astype(np.int64)
-    live = ~lines["cancelled"].to_numpy()
-    revenue, cost = cny(lines, "amount", usd_rate), cny(lines, "cost", usd_rate)
-    factor = np.ones(len(lines))
     n_months = int(month_no.max()) + 1
-    wobble = rng.normal(0.0, 0.0008, (len(CHANNELS), n_months))
-    channel = lines["channel"].to_numpy()
-    for c in range(len(CHANNELS)):
-        rows = live & (channel == c)
-        level = 1 - cost[rows].sum() / revenue[rows].sum()
-        rev_m = np.bincount(month_no[rows], revenue[rows], n_months)
-        cost_m = np.bincount(month_no[rows], cost[rows], n_months)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            k = np.where(rev_m > 0, (1 - level - wobble[c]) * rev_m / cost_m, 1.0)
-        factor[channel == c] = k[month_no[channel == c]]
-    return lines.assign(cost=np.round(lines["cost"].to_numpy() * factor).astype(np.int64))
+    wobble = rng.normal(0.0, 0.001, (len(CHANNELS), n_months))
+    live = ~lines["cancelled"].to_numpy()
+    sale = lines["kind"].to_numpy() == "sale"
+    ret = np.flatnonzero(~sale)
+    orig = lines["orig"].to_numpy()[ret]
+    qty = lines["qty"].to_numpy()
+    rate = np.where(lines["usd"].to_numpy(), usd_rate[day], 1.0)
+    revenue = lines["amount"].to_numpy() * rate
+    cost = lines["cost"].to_numpy().astype(np.float64)
+    levels = [1 - (cost * rate)[live & (channel == c)].sum() / revenue[live & (channel == c)].sum() for c in range(4)]
+    for _ in range(rounds):
+        factor = np.ones(len(lines))
+        for c in range(len(CHANNELS)):
+            rows = live & (channel == c)
+            rev_m = np.bincount(month_no[rows], revenue[rows], n_months)
+            cost_m = np.bincount(month_no[rows], (cost * rate)[rows], n_months)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                k = np.where(cost_m > 0, (1 - levels[c] - wobble[c]) * rev_m / cost_m, 1.0)
+            factor[channel == c] = k[month_no[channel == c]]
+        cost = np.where(sale, np.round(cost * factor), cost)
+        cost[ret] = -np.round(cost[orig] * -qty[ret] / qty[orig])
+    return lines.assign(cost=cost.astype(np.int64))

@@ -14,7 +14,7 @@ import numpy as np
 from demo.company import CHANNELS, SPRING_FESTIVALS, START_DATE
 
 #: Orders per day and channel at the start of 2024 on an average weekday mix.
-BASE_ORDERS_PER_DAY: dict[str, float] = {"直销": 10.0, "经销商": 6.0, "电商": 30.0, "电话销售": 10.0}
+BASE_ORDERS_PER_DAY: dict[str, float] = {"直销": 11.0, "经销商": 6.5, "电商": 28.0, "电话销售": 10.0}
 YEARLY_GROWTH = 0.12
 _WEEKLY = {  # Monday .. Sunday, normalised to mean 1 below
     "直销": (1.15, 1.20, 1.20, 1.15, 1.10, 0.22, 0.10),
