@@ -93,6 +93,17 @@ audit_log = Table(
     Column("detail", JSON),
 )
 
+job_state = Table(
+    "job_state",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("next_run", DateTime),
+    Column("last_run", DateTime),
+    Column("last_status", String),
+    Column("last_error", Text),
+    Column("updated_at", DateTime),
+)
+
 ad_hoc_sources = Table(
     "ad_hoc_sources",
     metadata,
@@ -229,6 +240,21 @@ class AppState:
         with self.engine.connect() as con:
             query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
             return [dict(r._mapping) for r in con.execute(query)]
+
+    # ---- scheduler jobs ------------------------------------------------------------------------------
+    def save_job(self, job_id: str, **values: Any) -> None:
+        """Upsert what `python -m jobs status` reports for one job."""
+        with self.engine.begin() as con:
+            exists = con.execute(select(job_state.c.id).where(job_state.c.id == job_id)).first()
+            values["updated_at"] = _now()
+            if exists:
+                con.execute(update(job_state).where(job_state.c.id == job_id).values(**values))
+            else:
+                con.execute(insert(job_state).values(id=job_id, **values))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as con:
+            return [dict(r._mapping) for r in con.execute(select(job_state).order_by(job_state.c.id))]
 
     # ---- ad-hoc sources (created by `sources import`) ------------------------------------------------
     def save_ad_hoc_source(self, name: str, spec: dict[str, Any]) -> None:

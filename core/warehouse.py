@@ -69,10 +69,14 @@ def current_snapshot(data_dir: Path) -> Snapshot:
             f"no data has been published under {data_dir} yet; run `python -m sources sync` "
             "(or start the worker) first"
         )
-    snapshot_id = pointer.read_text(encoding="utf-8").strip()
+    return snapshot_by_id(data_dir, pointer.read_text(encoding="utf-8").strip())
+
+
+def snapshot_by_id(data_dir: Path, snapshot_id: str) -> Snapshot:
+    """A published snapshot by id (a page keeps answering from the snapshot it started with)."""
     path = snapshots_dir(data_dir) / f"{snapshot_id}.duckdb"
     if not path.exists():
-        raise NoSnapshotError(f"{pointer} names snapshot {snapshot_id!r} but {path} is missing")
+        raise NoSnapshotError(f"snapshot {snapshot_id!r} is missing ({path}); run a sync")
     published = dt.datetime.strptime(snapshot_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
     return Snapshot(snapshot_id, path, published)
 

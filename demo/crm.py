@@ -1,8 +1,9 @@
 """CRM: opportunities (商机) with their stage history, and the reps' follow-up activities (跟进).
 
-Won deals are the B2B business that actually happened: one deal per customer and quarter with 直销/经销商 orders,
-its amount the orders' revenue in CNY and its close date just before the first of those orders. Lost and open
-deals come on top. Every deal belongs to its customer's rep.
+Won deals are the B2B business that actually happened: one deal per customer and quarter whose 直销/经销商
+orders reach 10万元 (smaller top-up orders bypass the CRM), its amount the orders' revenue in CNY and its close
+date just before the first of those orders; won deals cover ~85% of B2B revenue in every quarter. Lost and open deals come on top. Every deal belongs to its
+customer's rep.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from demo.orders import cny
 STAGES = ("线索确认", "需求分析", "方案报价", "商务谈判")
 WON, LOST = "赢单", "输单"
 DEALS_PER_SCALE = 6_000
+MIN_DEAL_CNY = 100_000
+LOST_PER_WON = 0.5
 _LAST = (END_DATE - START_DATE).days
 _ACTIVITY_TYPES = ("电话", "拜访", "微信", "邮件")
 _ACTIVITY_P = {  # by channel of the customer
@@ -38,19 +41,22 @@ def _won_deals(rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.ndarr
         (lines["kind"].to_numpy() == "sale") & ~lines["cancelled"].to_numpy() & np.isin(lines["channel"], b2b)
     ].copy()
     sold["revenue"] = cny(sold, "amount", usd_rate)
-    quarter = (np.datetime64(START_DATE) + sold["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[M]")
-    sold["quarter"] = (quarter - np.datetime64(START_DATE, "M")).astype(np.int64) // 3
+    month = (np.datetime64(START_DATE) + sold["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[M]")
+    sold["quarter"] = (month - np.datetime64(START_DATE, "M")).astype(np.int64) // 3
     groups = sold.groupby(["customer", "quarter"], sort=True)
     deals = groups.agg(first_day=("day", "min"), amount=("revenue", "sum")).reset_index()
+    deals = deals[deals["amount"].to_numpy() >= MIN_DEAL_CNY]
     top = sold.sort_values("revenue", ascending=False, kind="stable").drop_duplicates(["customer", "quarter"])
     deals = deals.merge(top[["customer", "quarter", "product"]], on=["customer", "quarter"], how="left")
     n = len(deals)
     close = np.maximum(deals["first_day"].to_numpy() - rng.integers(0, 4, n), 0)
     cycle = np.maximum(np.round(rng.lognormal(np.log(40), 0.5, n)), 7).astype(np.int64)
+    early = np.floor(rng.random(n) * (close + 1)).astype(np.int64)  # deals closing early in 2024 opened in range
+    created = np.where(close - cycle >= 0, close - cycle, early)
     return pd.DataFrame(
         {
             "customer": deals["customer"].to_numpy(), "product": deals["product"].to_numpy(),
-            "amount": deals["amount"].to_numpy(), "created": np.maximum(close - cycle, 0), "close": close,
+            "amount": deals["amount"].to_numpy(), "created": created, "close": close,
             "outcome": WON, "last_stage": len(STAGES),
         }
     )  # fmt: skip
@@ -107,7 +113,7 @@ def make_deals(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Deals (internal keys, numbered `deal` in created order) and their stage history."""
     won = _won_deals(rng, lines, usd_rate)
-    n_lost = round(0.72 * len(won))
+    n_lost = round(LOST_PER_WON * len(won))
     n_open = max(round(DEALS_PER_SCALE * scale) - len(won) - n_lost, round(0.1 * len(won)))
     deals = pd.concat([won, _other_deals(rng, customers, won, n_lost, n_open)], ignore_index=True)
     deals["amount"] = np.round(deals["amount"].to_numpy() * 100).astype(np.int64)  # fen

@@ -163,7 +163,7 @@ def make_customers(rng: np.random.Generator, n_days: int) -> pd.DataFrame:
     second = base.iloc[pick].copy()
     other = {0: 3, 1: 0, 2: 3, 3: 2}  # 直销→电话销售, 经销商→直销, 电商→电话销售, 电话销售→电商
     second["channel"] = second["channel"].map(other)
-    second["weight"] = second["weight"] * rng.uniform(0.3, 1.0, len(second))
+    second["weight"] = second["weight"] * rng.uniform(0.005, 0.05, len(second))  # occasional second account
     lag = rng.integers(30, 400, len(second))
     second["active_from"] = np.minimum(second["active_from"].to_numpy() + lag, n_days - 30)
     customers = pd.concat([base, second], ignore_index=True)

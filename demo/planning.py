@@ -55,7 +55,8 @@ def expected_revenue(
 
 
 def mean_order_value(lines: pd.DataFrame, customers: pd.DataFrame, usd_rate: np.ndarray) -> np.ndarray:
-    """Mean order value in CNY per channel (rows) and buyer kind (column 0 organisation, 1 person)."""
+    """Mean completed order value in CNY per channel (rows) and buyer kind (column 0 organisation, 1 person)."""
+    lines = lines[~lines["cancelled"].to_numpy()]
     value = pd.Series(cny(lines, "amount", usd_rate)).groupby(lines["order"].to_numpy()).sum()
     first = lines.drop_duplicates("order").set_index("order")
     person = (customers["segment"].to_numpy() == "个人")[first["customer"].to_numpy()]

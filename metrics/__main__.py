@@ -120,7 +120,7 @@ def _emit(result: QueryResult, fmt: str, lang: str, currency: str) -> None:
         line = []
         for c in columns:
             value = row[c["name"]]
-            if c["name"].endswith("__delta_pct"):
+            if "__delta_pct" in c["name"]:
                 line.append(format_delta_pct(value))
             elif c["format"]:
                 line.append(format_value(value, c["format"], lang=lang, currency=currency))

@@ -51,7 +51,7 @@ class QueryResult:
             base = col.split("__")[0]
             metric = next((m for m in self.metrics if m.name == base), None)
             if metric is not None:
-                fmt = "percent" if col.endswith("__delta_pct") else metric.format
+                fmt = "percent" if "__delta_pct" in col else metric.format
                 out.append({"name": col, "type": "number", "format": fmt})
             elif col == "period":
                 out.append({"name": col, "type": "date", "format": None})
@@ -330,8 +330,9 @@ def _add_comparison(frame: pd.DataFrame, kind: str, snapshot: Snapshot, catalog:
         if metric.format in ("money", "count") and metric.type == "simple":
             prev = prev.fillna(0)
             merged[f"{metric.name}__{suffix}"] = prev
-        merged[f"{metric.name}__delta"] = cur - prev
-        merged[f"{metric.name}__delta_pct"] = (cur - prev) / prev.abs().where(prev != 0)
+        tail = "" if kind == "previous" else "_last_year"
+        merged[f"{metric.name}__delta{tail}"] = cur - prev
+        merged[f"{metric.name}__delta_pct{tail}"] = (cur - prev) / prev.abs().where(prev != 0)
     return merged
 
 

@@ -65,6 +65,7 @@ class LoadContext:
     source_tz: str | None
     default_currency: str
     date_order: str | None = None
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
     synced_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
 
@@ -188,6 +189,7 @@ def type_rows(
         con.execute(
             f"UPDATE {out_table} SET currency = upper(coalesce(currency, $cur))", {"cur": ctx.default_currency}
         )
+    _apply_value_maps(con, out_table, ctx.values, entity.field_names)
     result.rows_loaded = con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]
     result.rows_superseded = result.rows_read - result.rows_skipped - result.rows_rejected - result.rows_loaded
     if result.rows_superseded:
@@ -199,6 +201,17 @@ def type_rows(
     for table in (body, staged):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return result
+
+
+def _apply_value_maps(con: duckdb.DuckDBPyConnection, table: str, values: dict[str, dict[str, str]],
+                      fields: tuple[str, ...]) -> None:
+    """Rewrite source vocabulary (`赢单` → `won`) per field, from the source's `values:` configuration."""
+    for name, mapping in values.items():
+        if name not in fields:
+            raise KeyError(f"values: {name!r} is not a field of this entity; fields: {', '.join(fields)}")
+        for raw, canonical in mapping.items():
+            con.execute(f'UPDATE {table} SET "{name}" = $to WHERE "{name}" = $from',
+                        {"to": str(canonical), "from": str(raw)})
 
 
 _SKIP_WORDS = {

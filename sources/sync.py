@@ -139,9 +139,13 @@ def all_sources(settings: Settings) -> list[Source]:
 
 def run_sync(settings: Settings, only: list[str] | None = None, *, extra: list[Source] | None = None,
              out: TextIO | None = None) -> SyncReport:
-    """Sync the configured sources (or `only` those), publish, and return the report."""
+    """Sync the configured sources (or `only` those), publish, and return the report.
+
+    `extra` sources replace configured ones of the same name (an import of a new file under a configured name).
+    """
     data_dir = settings.data_dir
-    sources = all_sources(settings) + list(extra or [])
+    overrides = {s.name: s for s in extra or []}
+    sources = [overrides.pop(s.name, s) for s in all_sources(settings)] + list(overrides.values())
     if only:
         unknown = sorted(set(only) - {s.name for s in sources})
         if unknown:
@@ -240,6 +244,7 @@ def _load_one(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source
         source_tz=source.timezone,
         default_currency=source.currency or settings.business.currency,
         date_order=source.options.get("date_order"),
+        values=source.values,
     )
     load_table = f"load__{source.name}"
     extract = connector.extract(con, source, ctx, load_table, workdir)

@@ -1,0 +1,56 @@
+"""Sales Cockpit — the router: authenticate, build the Principal, show only the pages its roles allow.
+
+Run with `streamlit run app.py` (the README's first command does everything). Every page file in `pages/`
+also starts with a guard, because Streamlit serves `pages/*.py` by URL before this router has run.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from auth.login import AuthConfigError, check_startup, login, logout
+from auth.roles import PAGES
+from cockpit_ui.data import app_settings
+from cockpit_ui.i18n import lang, t
+from cockpit_ui.layout import sidebar
+from jobs.inprocess import ensure_worker
+
+st.set_page_config(page_title="销售驾驶舱 Sales Cockpit", page_icon=":material/speed:", layout="wide")
+st.session_state["_router_ran"] = True
+
+cfg = app_settings()
+try:
+    users = check_startup(cfg)
+except AuthConfigError as exc:
+    st.error(f"**{t('startup_refused')}**: {exc}")
+    st.stop()
+
+ensure_worker(cfg)
+if cfg.demo:
+    st.info(t("demo_banner"), icon=":material/science:")
+
+principal = login(cfg, users, lang=lang())
+if principal is None:
+    if cfg.demo:
+        with st.expander(t("demo_accounts"), expanded=True):
+            st.table({"用户 / user": list(users.users),
+                      "角色 / role": [", ".join(u.roles) for u in users.users.values()],
+                      "范围 / scope": [u.scope.label for u in users.users.values()]})
+    st.navigation([st.Page(lambda: None, title=t("please_login"), url_path="login")], position="hidden").run()
+    st.stop()
+
+if sidebar(cfg, principal):
+    logout(cfg, principal)
+    st.rerun()
+
+sections: dict[str, list[st.Page]] = {}
+section_titles = {"business": ("经营", "Business"), "data": ("数据", "Data"), "admin": ("管理", "Admin")}
+for page in principal.pages():
+    title = section_titles[page.section][0 if lang() == "zh" else 1]
+    sections.setdefault(title, []).append(
+        st.Page(f"pages/{page.key}.py", title=page.title(lang()), icon=page.icon, url_path=page.key,
+                default=page.key == "overview")
+    )
+st.navigation(sections).run()
+
+_ = PAGES

@@ -1,0 +1,52 @@
+"""KPI cards: value, change against the previous period, sparkline and the 口径 on hover."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from metrics.formatting import format_delta_pct, format_value
+from metrics.spec import MetricSpec
+
+
+def _finite(value: object) -> float | None:
+    if value is None or value is pd.NA:
+        return None
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
+
+
+def kpi_card(
+    metric: MetricSpec,
+    totals: pd.Series,
+    series: pd.Series | None,
+    *,
+    lang: str,
+    currency: str,
+) -> None:
+    """One bordered KPI card; `totals` holds the metric and its `__previous` / `__delta_pct` columns."""
+    label, description = metric.text(lang)
+    value = _finite(totals.get(metric.name))
+    previous = _finite(totals.get(f"{metric.name}__previous"))
+    delta_pct = _finite(totals.get(f"{metric.name}__delta_pct"))
+    if metric.format == "percent" and value is not None and previous is not None:
+        # Ratios move in percentage points, not percent of themselves.
+        points = (value - previous) * 100
+        delta = f"{'+' if points > 0 else ''}{points:.1f} pp"
+    else:
+        delta = format_delta_pct(delta_pct) if delta_pct is not None else None
+    chart = None
+    if series is not None and len(series.dropna()) > 1:
+        chart = [float(v) for v in series.fillna(0)]
+    st.metric(
+        label,
+        format_value(value, metric.format, lang=lang, currency=currency),
+        delta=delta,
+        delta_color="normal" if metric.direction == "up" else "inverse",
+        help=description,
+        border=True,
+        chart_data=chart,
+        chart_type="area" if metric.format in ("money", "count") else "line",
+    )

@@ -1,0 +1,39 @@
+"""Page furniture shared by all pages: the as-of stamp with stale sources marked, and the sidebar."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from auth.principal import Principal
+from cockpit_ui.data import sources_status
+from cockpit_ui.i18n import lang, t
+from core.config import Settings
+from core.warehouse import Snapshot
+
+
+def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
+    """'Data as of <business today> · synced <time>' and, when a source failed, which ones are stale."""
+    synced = snapshot.published_at.astimezone(ZoneInfo(cfg.business.timezone))
+    status = sources_status(snapshot.id, str(cfg.config_path))
+    stale = status[status["stale"]]["name"].tolist() if not status.empty else []
+    text = f"{t('as_of')} {cfg.today.isoformat()} · {t('synced')} {synced:%Y-%m-%d %H:%M}"
+    if stale:
+        st.warning(f"{text} · {t('stale')}: {', '.join(stale)}", icon=":material/warning:")
+    else:
+        st.caption(text)
+
+
+def sidebar(cfg: Settings, principal: Principal) -> bool:
+    """User, scope and language in the sidebar; returns True when the user pressed sign-out."""
+    with st.sidebar:
+        st.markdown(f"**{principal.name}** · {', '.join(principal.roles)}")
+        scope = principal.scope.label
+        st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else scope}")
+        choice = st.segmented_control(t("language"), ["zh", "en"], default=lang(),
+                                      format_func=lambda v: "中文" if v == "zh" else "English", key="lang_pick")
+        if choice and choice != lang():
+            st.query_params["lang"] = choice
+            st.rerun()
+        return st.button(t("logout"), key="logout_button", icon=":material/logout:")

@@ -1,0 +1,66 @@
+from cockpit_ui.guard import require
+
+principal = require("overview")
+
+# 经营总览 Overview — the director's one screen.
+# A row of KPI cards for the chosen period (value, change against the previous period, sparkline, 口径 on
+# hover), the revenue trend of the last twelve months against target, and target attainment by team — every
+# number from the metric layer, for the signed-in user's scope only.
+
+import datetime as dt
+
+import streamlit as st
+
+from cockpit_ui.charts import attainment_bars, revenue_trend
+from cockpit_ui.data import app_settings, live_snapshot, metric_answer
+from cockpit_ui.i18n import lang, t
+from cockpit_ui.kpi import kpi_card
+from cockpit_ui.layout import as_of_stamp
+from cockpit_ui.periods import period_picker
+from metrics.spec import load_catalog
+
+KPIS = ("revenue", "gross_margin", "gross_margin_rate", "orders", "new_customers", "win_rate", "deal_cycle_days",
+        "target_attainment")
+
+cfg = app_settings()
+catalog = load_catalog()
+st.title("经营总览" if lang() == "zh" else "Overview")
+snapshot = live_snapshot(cfg)
+if snapshot is None:
+    st.info(t("no_data"))
+    st.stop()
+as_of_stamp(cfg, snapshot)
+period = period_picker(cfg.today)
+st.caption(f"{period.start.isoformat()} — {period.end.isoformat()} · {t('vs_previous')}")
+
+totals = metric_answer(KPIS, principal.scope, snapshot, start=period.start, end=period.end, compare=("previous",))
+series = metric_answer(KPIS, principal.scope, snapshot, start=period.start, end=period.end, grain=period.trend_grain)
+row = totals.frame.iloc[0]
+with st.container(horizontal=True, key="kpi_row"):
+    for name in KPIS:
+        kpi_card(catalog.metric(name), row, series.frame[name] if not series.frame.empty else None,
+                 lang=lang(), currency=cfg.business.currency)
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader(t("revenue_trend"))
+    trend_start = (period.end.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+    trend = metric_answer(("revenue", "revenue_target"), principal.scope, snapshot, start=trend_start,
+                          end=period.end, grain="month")
+    if trend.frame.empty:
+        st.info(t("no_rows"))
+    else:
+        label = catalog.metric("revenue").text(lang())[0]
+        st.altair_chart(revenue_trend(trend.frame, value_title=label, target_title=t("target"),
+                                      month_title=t("month")), key="trend", on_select="rerun")
+with right:
+    st.subheader(t("attainment_by_team"))
+    teams = metric_answer(("revenue", "revenue_target", "target_attainment"), principal.scope, snapshot,
+                          by=("team",), start=period.start, end=period.end)
+    frame = teams.frame.dropna(subset=["team"])
+    if frame.empty or frame["target_attainment"].isna().all():
+        st.info(t("no_rows"))
+    else:
+        st.altair_chart(attainment_bars(frame, dim="team", dim_title=t("team"),
+                                        value_title=catalog.metric("target_attainment").text(lang())[0]),
+                        key="attainment", on_select="rerun")
