@@ -60,10 +60,10 @@ def drop_segment(rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.nda
     per_order = pd.Series(revenue[live_window]).groupby(lines["order"].to_numpy()[live_window]).sum()
     orders, values = per_order.index.to_numpy(), per_order.to_numpy()
     n_keep = min(round((1 + DROP_CHANGE) * base_orders), len(orders))
-    best, best_gap = None, np.inf
+    best, best_gap = np.arange(n_keep), np.inf
     for _ in range(400):
         pick = rng.permutation(len(orders))[:n_keep]
-        gap = abs(values[pick].sum() / base_revenue - (1 + DROP_CHANGE))
+        gap = abs(values[pick].sum() / max(base_revenue, 1.0) - (1 + DROP_CHANGE))
         if gap < best_gap:
             best, best_gap = np.sort(pick), gap
     keep = np.isin(lines["order"].to_numpy(), orders[best])
@@ -151,14 +151,17 @@ def measure(erp: pd.DataFrame, rep_region: dict[str, str], usd_rate_by_day: pd.S
     drop = {
         "share_of_revenue": sales.loc[window & seg, "revenue"].sum() / sales.loc[window, "revenue"].sum(),
         "baseline_share_of_revenue": sales.loc[before & seg, "revenue"].sum() / sales.loc[before, "revenue"].sum(),
-        "orders_change": sales.loc[window & seg, "订单编号"].nunique() / (sales.loc[before & seg, "订单编号"].nunique() / 4)
+        "orders_change": sales.loc[window & seg, "订单编号"].nunique()
+        / (sales.loc[before & seg, "订单编号"].nunique() / 4)
         - 1,
         "revenue_change": sales.loc[window & seg, "revenue"].sum() / (sales.loc[before & seg, "revenue"].sum() / 4) - 1,
     }
     done["month"] = done["day"].str.slice(0, 7)
 
     def rate(frame: pd.DataFrame) -> float:
-        return 1 - frame["cost_cny"].sum() / frame["revenue"].sum()
+        """Gross margin rate of the lines in `frame` (NaN without revenue)."""
+        revenue = frame["revenue"].sum()
+        return 1 - frame["cost_cny"].sum() / revenue if revenue else float("nan")
 
     base, month = done[done["month"].isin(MIX_BASELINE_MONTHS)], done[done["month"] == MIX_MONTH]
     mix = {
@@ -166,9 +169,7 @@ def measure(erp: pd.DataFrame, rep_region: dict[str, str], usd_rate_by_day: pd.S
         "company_margin_during": rate(month),
         "channel_share_before": base.loc[base["渠道"] == MIX_CHANNEL, "revenue"].sum() / base["revenue"].sum(),
         "channel_share_during": month.loc[month["渠道"] == MIX_CHANNEL, "revenue"].sum() / month["revenue"].sum(),
-        "channel_margin_change": {
-            c: rate(month[month["渠道"] == c]) - rate(base[base["渠道"] == c]) for c in CHANNELS
-        },
+        "channel_margin_change": {c: rate(month[month["渠道"] == c]) - rate(base[base["渠道"] == c]) for c in CHANNELS},
     }
     stale = {"rows": int((erp["订单日期"].str.slice(0, 10) == STALE_DAY.isoformat()).sum())}
     return {"south-online-drop": drop, "distributor-mix-margin": mix, "erp-stale-day": stale}

@@ -120,7 +120,13 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "软件服务": ("软件许可", "维保服务"),
 }
 #: Gross margin at list price per category (each product deviates a little, see PRODUCTS).
-CATEGORY_MARGIN: dict[str, float] = {"办公设备": 0.26, "电脑整机": 0.14, "网络设备": 0.30, "耗材": 0.45, "软件服务": 0.40}
+CATEGORY_MARGIN: dict[str, float] = {
+    "办公设备": 0.26,
+    "电脑整机": 0.14,
+    "网络设备": 0.30,
+    "耗材": 0.45,
+    "软件服务": 0.40,
+}
 #: Price level per channel relative to list price: distributors buy cheaper, hence a lower margin.
 CHANNEL_PRICE_FACTOR: dict[str, float] = {"直销": 1.00, "经销商": 0.92, "电商": 0.96, "电话销售": 0.98}
 STOCKED_CATEGORIES: tuple[str, ...] = ("办公设备", "电脑整机", "网络设备", "耗材")

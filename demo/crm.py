@@ -160,9 +160,7 @@ def stage_history_frame(history: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFr
     )
 
 
-def activities(
-    rng: np.random.Generator, deals: pd.DataFrame, customers: pd.DataFrame, scale: float
-) -> pd.DataFrame:
+def activities(rng: np.random.Generator, deals: pd.DataFrame, customers: pd.DataFrame, scale: float) -> pd.DataFrame:
     """跟进 records: several per deal between its creation and close, plus routine customer follow-ups."""
     end = np.where(deals["close"].to_numpy() >= 0, deals["close"].to_numpy(), _LAST)
     span = end - deals["created"].to_numpy()

@@ -148,7 +148,9 @@ def make_customers(rng: np.random.Generator, n_days: int) -> pd.DataFrame:
     # exporters are long-standing accounts; scale them to a fixed share of the 直销 pool
     direct = channel == CHANNELS.index("直销")
     others = weight[direct & ~export].sum()
-    weight[export] *= EXPORT_SHARE_OF_DIRECT_WEIGHT * others / (1 - EXPORT_SHARE_OF_DIRECT_WEIGHT) / weight[export].sum()
+    weight[export] *= (
+        EXPORT_SHARE_OF_DIRECT_WEIGHT * others / (1 - EXPORT_SHARE_OF_DIRECT_WEIGHT) / weight[export].sum()
+    )
     names = np.array(_names(rng, segment, city, industry, export), dtype=object)
     base = pd.DataFrame(
         {
@@ -158,7 +160,7 @@ def make_customers(rng: np.random.Generator, n_days: int) -> pd.DataFrame:
         }
     )  # fmt: skip
     # second accounts of the same person (会员编号 shared): mostly 个人 with an 电商 and a 电话销售 account
-    candidates = np.flatnonzero(((segment == "个人") | ((segment == "企业") & ~export)))
+    candidates = np.flatnonzero((segment == "个人") | ((segment == "企业") & ~export))
     pick = np.sort(rng.choice(candidates, size=N_SECOND_ACCOUNTS, replace=False))
     second = base.iloc[pick].copy()
     other = {0: 3, 1: 0, 2: 3, 3: 2}  # 直销→电话销售, 经销商→直销, 电商→电话销售, 电话销售→电商

@@ -7,6 +7,7 @@ and sha256 per file) is written last; a folder whose manifest matches is left as
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -14,12 +15,22 @@ import numpy as np
 import pandas as pd
 
 from demo import anomalies, crm, finance, ledger, marketing, orders, planning, seasonality
-from demo.company import COMPANY, END_DATE, PRODUCTS, REPS, SEED, START_DATE, TARGETS_END, TEAM_BY_ID
-from demo.company import ASSIGNMENTS as _ASSIGNMENTS
+from demo.company import (
+    ASSIGNMENTS,
+    COMPANY,
+    END_DATE,
+    PRODUCTS,
+    REP_BY_ID,
+    REPS,
+    SEED,
+    START_DATE,
+    TARGETS_END,
+    TEAM_BY_ID,
+)
 from demo.customers import make_customers
 from demo.export import sha256, write_csv, write_xlsx
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "1"  # bump when the output changes on purpose; the code fingerprint catches the rest
 MANIFEST = "MANIFEST.json"
 GROUND_TRUTH = "ground_truth.json"
 EXPORTS = (
@@ -29,18 +40,32 @@ EXPORTS = (
 )  # fmt: skip
 
 
+def code_fingerprint() -> str:
+    """SHA-256 over the generator's own source files, so that a changed generator never reuses old exports."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def is_current(out_dir: Path, scale: float = 1.0) -> bool:
-    """True when `out_dir` holds a complete generation of this generator version and scale."""
+    """True when `out_dir` holds a complete generation of this generator version, code and scale."""
     try:
         manifest = json.loads((Path(out_dir) / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if manifest.get("version") != GENERATOR_VERSION or manifest.get("scale") != float(scale):
+    if (manifest.get("version"), manifest.get("code"), manifest.get("scale")) != (
+        GENERATOR_VERSION,
+        code_fingerprint(),
+        float(scale),
+    ):
         return False
     files = manifest.get("files", {})
     if sorted(files) != sorted((*EXPORTS, GROUND_TRUTH)):
         return False
-    return all((Path(out_dir) / name).is_file() and sha256(Path(out_dir) / name) == f["sha256"] for name, f in files.items())
+    return all(
+        (Path(out_dir) / name).is_file() and sha256(Path(out_dir) / name) == f["sha256"] for name, f in files.items()
+    )
 
 
 def generate(out_dir: Path, *, scale: float = 1.0, force: bool = False) -> dict[str, int]:
@@ -59,7 +84,10 @@ def generate(out_dir: Path, *, scale: float = 1.0, force: bool = False) -> dict[
     (out_dir / MANIFEST).unlink(missing_ok=True)  # a crash from here on leaves no manifest → regenerated next time
     rows = _write_all(out_dir, scale)
     files = {name: {"rows": rows[name], "sha256": sha256(out_dir / name)} for name in (*EXPORTS, GROUND_TRUTH)}
-    manifest = {"generator": "demo", "version": GENERATOR_VERSION, "seed": SEED, "scale": float(scale), "files": files}
+    manifest = {
+        "generator": "demo", "version": GENERATOR_VERSION, "code": code_fingerprint(), "seed": SEED,
+        "scale": float(scale), "files": files,
+    }  # fmt: skip
     (out_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return {name: rows[name] for name in (*EXPORTS, GROUND_TRUTH)}
 
@@ -186,16 +214,15 @@ def _customers(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def _roster() -> pd.DataFrame:
-    names = {r.id: r for r in REPS}
+    rows = []
+    for a in ASSIGNMENTS:
+        rep, team = REP_BY_ID[a.rep_id], TEAM_BY_ID[a.team_id]
+        valid_to = a.valid_to.isoformat() if a.valid_to else ""
+        rows.append(
+            (a.rep_id, rep.name, rep.email, team.manager, team.label, team.region, a.valid_from.isoformat(), valid_to)
+        )
     return pd.DataFrame(
-        [
-            (
-                a.rep_id, names[a.rep_id].name, names[a.rep_id].email, TEAM_BY_ID[a.team_id].manager,
-                TEAM_BY_ID[a.team_id].label, TEAM_BY_ID[a.team_id].region, a.valid_from.isoformat(),
-                a.valid_to.isoformat() if a.valid_to else "",
-            )  # fmt: skip
-            for a in _ASSIGNMENTS
-        ],
+        rows,
         columns=["工号", "姓名", "邮箱", "经理", "团队", "大区", "生效日期", "失效日期"],
     )
 
@@ -203,7 +230,11 @@ def _roster() -> pd.DataFrame:
 def ground_truth(measured: dict) -> dict:
     """ground_truth.json: the injected anomalies with the figures measured on the written exports."""
     drop, mix = measured["south-online-drop"], measured["distributor-mix-margin"]
-    r = lambda x: round(float(x), 6) + 0.0  # noqa: E731  (+ 0.0 turns -0.0 into 0.0)
+
+    def r(value: float) -> float | None:
+        """A measured figure rounded to 6 decimals (never -0.0; None when it cannot be measured)."""
+        return None if np.isnan(value) else round(float(value), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+
     a = anomalies
     return {
         "company": COMPANY, "seed": SEED, "start_date": START_DATE.isoformat(), "end_date": END_DATE.isoformat(),

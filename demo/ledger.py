@@ -116,4 +116,3 @@ def erp_frame(lines: pd.DataFrame, customers: pd.DataFrame, skip_day: int) -> pd
             "订单状态": np.where(rows["cancelled"].to_numpy(), "已取消", "已完成"),
         }
     )
-

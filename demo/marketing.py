@@ -57,7 +57,9 @@ def campaign_spend(rng: np.random.Generator) -> pd.DataFrame:
     opening = np.where((_CHANNEL[camp] == "展会") & (day - _START[camp] < 3), 4.0, 1.0)
     fen = np.round(budget * weekend * opening * rng.lognormal(0.0, 0.25, len(day)) * 100).astype(np.int64)
     dates = np.datetime64(START_DATE) + day.astype("timedelta64[D]")
-    return pd.DataFrame({"日期": dates.astype(str), "活动编号": _IDS[camp], "渠道": _CHANNEL[camp], "花费": fen_text(fen)})
+    return pd.DataFrame(
+        {"日期": dates.astype(str), "活动编号": _IDS[camp], "渠道": _CHANNEL[camp], "花费": fen_text(fen)}
+    )
 
 
 def attach_campaigns(rng: np.random.Generator, deals: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
@@ -91,9 +93,7 @@ def make_leads(rng: np.random.Generator, converted: pd.DataFrame) -> pd.DataFram
     u = rng.random(len(day))
     status = np.where(age <= 30, np.where(u < 0.3, "新建", "跟进中"), np.where(u < 0.45, "无效", "已关闭"))
     rep = rng.integers(0, len(REPS), len(day))
-    others = pd.DataFrame(
-        {"day": day, "campaign": campaign, "deal": -1, "rep": rep, "status": status, "limit": _LAST}
-    )
+    others = pd.DataFrame({"day": day, "campaign": campaign, "deal": -1, "rep": rep, "status": status, "limit": _LAST})
     leads = pd.concat([converted, others], ignore_index=True)
     leads["sec"] = rng.integers(0, 86_400, len(leads))
     leads = leads.sort_values(["day", "sec", "campaign", "deal"], kind="stable").reset_index(drop=True)

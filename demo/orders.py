@@ -112,7 +112,9 @@ def simulate_sales(
     for c, name in enumerate(CHANNELS):
         for is_person in (False, True):
             rows = (line_channel == c) & (line_person == is_person)
-            product[rows] = np.minimum(np.searchsorted(_product_cdf(name, is_person), u[rows], side="right"), len(PRODUCTS) - 1)
+            product[rows] = np.minimum(
+                np.searchsorted(_product_cdf(name, is_person), u[rows], side="right"), len(PRODUCTS) - 1
+            )
     lines = pd.DataFrame({"order": order, "product": product})
     keep = ~lines.duplicated(["order", "product"]).to_numpy()  # one line per product and order
     order, product = order[keep], product[keep]
@@ -175,7 +177,10 @@ def calibrate_channel_margins(
     rate = np.where(lines["usd"].to_numpy(), usd_rate[day], 1.0)
     revenue = lines["amount"].to_numpy() * rate
     cost = lines["cost"].to_numpy().astype(np.float64)
-    levels = [1 - (cost * rate)[live & (channel == c)].sum() / revenue[live & (channel == c)].sum() for c in range(4)]
+    levels = [
+        1 - (cost * rate)[live & (channel == c)].sum() / revenue[live & (channel == c)].sum()
+        for c in range(len(CHANNELS))
+    ]
     for _ in range(rounds):
         factor = np.ones(len(lines))
         for c in range(len(CHANNELS)):

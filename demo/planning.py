@@ -14,8 +14,17 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from demo.company import CHANNELS, PRODUCTS, REPS, START_DATE, TARGETS_END, TEAM_BY_ID, WAREHOUSES, team_of
-from demo.company import WAREHOUSE_OF_REGION as _WAREHOUSE_OF_REGION
+from demo.company import (
+    CHANNELS,
+    PRODUCTS,
+    REPS,
+    START_DATE,
+    TARGETS_END,
+    TEAM_BY_ID,
+    WAREHOUSE_OF_REGION,
+    WAREHOUSES,
+    team_of,
+)
 from demo.orders import STOCKED, cny
 
 INVENTORY_DAYS = 180
@@ -110,7 +119,7 @@ def inventory(rng: np.random.Generator, lines: pd.DataFrame, customers: pd.DataF
     """
     first_day = last_day - INVENTORY_DAYS + 1
     products = np.flatnonzero(STOCKED)
-    warehouse_of_rep = np.array([WAREHOUSES.index(_WAREHOUSE_OF_REGION[r.region]) for r in REPS])
+    warehouse_of_rep = np.array([WAREHOUSES.index(WAREHOUSE_OF_REGION[r.region]) for r in REPS])
     used = lines[
         ~lines["cancelled"].to_numpy() & ~lines["bulk"].to_numpy() & (lines["day"].to_numpy() >= first_day - 60)
     ]
@@ -142,7 +151,9 @@ def inventory(rng: np.random.Generator, lines: pd.DataFrame, customers: pd.DataF
     return pd.DataFrame(
         {
             "日期": np.repeat(dates.astype(str), n_slots),
-            "产品编号": np.tile(np.repeat(np.array([PRODUCTS[p].id for p in products]), len(WAREHOUSES)), INVENTORY_DAYS),
+            "产品编号": np.tile(
+                np.repeat(np.array([PRODUCTS[p].id for p in products]), len(WAREHOUSES)), INVENTORY_DAYS
+            ),
             "仓库": np.tile(np.array(WAREHOUSES), len(products) * INVENTORY_DAYS),
             "库存数量": levels.ravel(),
         }

@@ -32,11 +32,6 @@ def day_range(first: dt.date, last: dt.date) -> np.ndarray:
     return np.arange(np.datetime64(first), np.datetime64(last) + np.timedelta64(1, "D"), dtype="datetime64[D]")
 
 
-def day_index(day: dt.date) -> int:
-    """Days since START_DATE."""
-    return (day - START_DATE).days
-
-
 def order_intensity(days: np.ndarray, month_end_push: np.ndarray) -> np.ndarray:
     """Expected orders per day (rows) and channel (columns, in CHANNELS order) before scaling.
 

@@ -125,17 +125,17 @@ def type_rows(
     for f in entity.fields:
         col = cols.get(f.name)
         if col is None:
-            typed.append(f"CAST(NULL AS {_sql_type(f.type)}) AS {_q(f.name)}")
             continue
         expr = _typed_sql(con, body, col, f.type, f.name, ctx, result, params)
-        typed.append(f"{expr} AS {_q(f.name)}")
+        typed.append(f"{expr} AS {_q('__v_' + f.name)}")
+        value = _q("__v_" + f.name)
         label = f"$label_{f.name}"
         if f.type != "text" or f.required:
             params[f"label_{f.name}"] = mapping.headers[mapping.columns[f.name]]
         if f.type != "text":
             params[f"why_{f.name}"] = _type_word(f.type)
             errors.append(
-                f"CASE WHEN NULLIF(trim({col}), '') IS NOT NULL AND ({expr}) IS NULL THEN "
+                f"CASE WHEN NULLIF(trim({col}), '') IS NOT NULL AND {value} IS NULL THEN "
                 f"{label} || ': ' || $why_{f.name} || ' ' || chr(39) || trim({col}) || chr(39) END"
             )
         if f.required:
@@ -143,9 +143,17 @@ def type_rows(
     reason = f"concat_ws('; ', {', '.join(errors)})" if errors else "''"
     staged = f"{body}__typed"
     con.execute(f"DROP TABLE IF EXISTS {staged}")
+    # Each typed value is computed once; the reasons refer to it and to the raw cell.
+    used = sorted(set(cols.values()), key=lambda c: int(c[1:]))
+    outputs = ", ".join(
+        f"{_q('__v_' + f.name)} AS {_q(f.name)}" if f.name in cols else f"CAST(NULL AS {_sql_type(f.type)}) AS {_q(f.name)}"
+        for f in entity.fields
+    )
+    inner = [t for t in typed if " AS \"__v_" in t]
     con.execute(
-        f"CREATE TABLE {staged} AS SELECT _line, NULLIF({reason}, '') AS _reason, {', '.join(typed)} "
-        f"FROM {body} WHERE _skip IS NULL",
+        f"CREATE TABLE {staged} AS SELECT _line, NULLIF({reason}, '') AS _reason, {outputs} FROM ("
+        f"SELECT _line{''.join(', ' + c for c in used)}{''.join(', ' + t for t in inner)} "
+        f"FROM {body} WHERE _skip IS NULL)",
         params,
     )
     # Rejected rows, with raw values by header.

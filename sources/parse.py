@@ -115,6 +115,12 @@ def clean_date_sql(col: str) -> str:
     )
 
 
+def _lit(fmt: str) -> str:
+    """A format from DATE_FORMATS as a SQL literal (fixed strings of this module, never user input)."""
+    assert fmt in DATE_FORMATS
+    return "'" + fmt + "'"
+
+
 @dataclass(frozen=True)
 class DateRule:
     """How one column's dates are read: a strptime format, or Excel serial numbers; and why."""
@@ -142,10 +148,21 @@ def choose_date_rule(
     """
     clean = clean_date_sql(col)
     distinct = f"SELECT DISTINCT {clean} AS v FROM {table} WHERE {where} AND NULLIF(trim({col}), '') IS NOT NULL"
-    counts_sql = ", ".join(f"count(try_strptime(v, '{fmt}'))" for fmt in DATE_FORMATS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _date_values AS {distinct}")
+    # Every format is tried on a sample; every format that parses any sampled value is then counted on the
+    # whole column, so the choice (and day-first vs month-first) is still decided by all values.
+    sample_counts = con.execute(
+        f"SELECT {', '.join(f'count(try_strptime(v, {_lit(fmt)}))' for fmt in DATE_FORMATS)} "
+        "FROM (SELECT v FROM _date_values USING SAMPLE 2000 ROWS)"
+    ).fetchall()[0]
+    live = [fmt for fmt, n in zip(DATE_FORMATS, sample_counts, strict=True) if n > 0]
+    counts_sql = ", ".join(f"count(try_strptime(v, {_lit(fmt)}))" for fmt in live) or "0"
     serial_sql = "count(CASE WHEN TRY_CAST(v AS DOUBLE) BETWEEN 1 AND 2958465 AND v SIMILAR TO '[0-9]+(\\.[0-9]+)?' THEN 1 END)"
-    row = con.execute(f"SELECT count(*), {counts_sql}, {serial_sql} FROM ({distinct})").fetchall()[0]
-    total, counts, serial = row[0], list(row[1:-1]), row[-1]
+    row = con.execute(f"SELECT count(*), {counts_sql}, {serial_sql} FROM _date_values").fetchall()[0]
+    con.execute("DROP TABLE _date_values")
+    total, serial = row[0], row[-1]
+    live_counts = dict(zip(live, row[1:-1], strict=True))
+    counts = [live_counts.get(fmt, 0) for fmt in DATE_FORMATS]
     if total == 0:
         return DateRule(None, False, 0, 0, "column is empty")
     best = max(counts)
