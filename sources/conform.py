@@ -143,7 +143,8 @@ class Conformer:
             if method == "normalised" and len(bucket) < 5:
                 bucket.append(f"{raw!s} → {index.ids.get(member_id, member_id)} ({count:,} rows)")
             elif method in ("ambiguous", "unmatched") and len(bucket) < 5:
-                extra = f" could be {', '.join(candidates)}" if candidates else ""
+                named = [f"{index.ids.get(c, c)} ({c})" if index.ids.get(c, c) != c else c for c in candidates]
+                extra = f" could be {' or '.join(named)}" if candidates else ""
                 bucket.append(f"{raw!s}{extra} ({count:,} rows)")
         for source, counts in tally.items():
             for method in ("normalised", "ambiguous", "unmatched"):

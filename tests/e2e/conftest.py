@@ -1,0 +1,78 @@
+"""One real `streamlit run` server per test session, and Playwright on Debian's Chromium (no browser download)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    chromium = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    if not chromium:
+        pytest.fail("Debian's chromium is not installed (scripts/system-packages.sh installs it)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"],
+    }
+
+
+@pytest.fixture(scope="session")
+def app_server(demo_data_dir):
+    """The cockpit on the demo company, served on loopback; yields its base URL."""
+    port = _free_port()
+    env = {**os.environ, "COCKPIT_CONFIG": str(ROOT / "examples" / "demo.yml"), "COCKPIT_DATA_DIR": str(demo_data_dir)}
+    env.pop("COCKPIT_TODAY", None)
+    log = open(demo_data_dir / "streamlit.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true", "--server.address=127.0.0.1",
+         f"--server.port={port}", "--browser.gatherUsageStats=false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail(f"streamlit did not start; see {demo_data_dir / 'streamlit.log'}")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def login(page, base_url: str, user: str, password: str | None = None) -> None:
+    """Sign in through the real form, as a person would."""
+    page.goto(base_url)
+    username = page.get_by_label("用户名")
+    username.wait_for(state="visible", timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    username.fill(user)
+    page.get_by_label("密码").fill(password or f"demo-{user}")
+    page.get_by_role("button", name="登录").click()

@@ -1,0 +1,94 @@
+"""The overview in a real browser: sign in, read the KPI cards, compare with `python -m metrics query`.
+
+The expected text is the CLI's JSON for the same period, written by the documented number rule (README,
+"Number formats") implemented again here — not by calling the app's own formatting or metric functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ROOT, login
+
+pytestmark = pytest.mark.e2e
+
+KPI_LABELS = {
+    "revenue": "销售额",
+    "gross_margin": "毛利",
+    "gross_margin_rate": "毛利率",
+    "orders": "订单数",
+    "new_customers": "新客户数",
+    "win_rate": "赢单率",
+    "deal_cycle_days": "成交周期（天）",
+    "target_attainment": "目标达成率",
+}
+
+
+def documented_format(value: float | None, fmt: str) -> str:
+    """README 'Number formats', zh: money in 万/亿 with two decimals, counts with separators, 1-decimal %."""
+    if value is None:
+        return "—"
+
+    def r(x: float, places: int) -> Decimal:
+        return Decimal(repr(x)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+    if fmt == "money":
+        sign = "-" if value < 0 else ""
+        v = abs(value)
+        if v >= 1e8:
+            return f"{sign}¥{r(v / 1e8, 2):,}亿"
+        if v >= 1e4:
+            return f"{sign}¥{r(v / 1e4, 2):,}万"
+        return f"{sign}¥{r(v, 2):,}"
+    if fmt == "count":
+        return f"{int(r(value, 0)):,}"
+    if fmt == "percent":
+        return f"{r(value * 100, 1)}%"
+    if fmt == "days":
+        return f"{r(value, 1)} 天"
+    raise AssertionError(fmt)
+
+
+def cli_totals(data_dir: Path, start: str, end: str, user: str) -> dict:
+    env = {**os.environ, "COCKPIT_CONFIG": str(ROOT / "examples" / "demo.yml"), "COCKPIT_DATA_DIR": str(data_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "metrics", "query", ",".join(KPI_LABELS), "--from", start, "--to", end,
+         "--as-user", user, "--format", "json"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True,
+    )
+    out = json.loads(proc.stdout)
+    formats = {c["name"]: c["format"] for c in out["columns"]}
+    return {name: (out["rows"][0][name], formats[name]) for name in KPI_LABELS}
+
+
+@pytest.mark.parametrize("user", ["director", "regional"])
+def test_overview_cards_match_the_metric_cli(page, app_server, demo_data_dir, user):
+    login(page, app_server, user)
+    expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
+    cards = page.locator('[data-testid="stMetric"]')
+    expect(cards).to_have_count(len(KPI_LABELS), timeout=60_000)
+    shown = {}
+    for i in range(cards.count()):
+        card = cards.nth(i)
+        label = card.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        shown[label] = card.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    # The demo pins business.today to 2026-11-30, and the default period is month to date.
+    expected = cli_totals(demo_data_dir, "2026-11-01", "2026-11-30", user)
+    for name, label in KPI_LABELS.items():
+        value, fmt = expected[name]
+        assert shown[label] == documented_format(value, fmt), (user, name, shown[label], value)
+    page.screenshot(path=str(demo_data_dir / f"overview-{user}.png"), full_page=True)
+
+
+def test_signed_out_deep_link_shows_no_numbers(page, app_server):
+    page.goto(f"{app_server}/overview")
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
+    assert page.locator('[data-testid="stMetric"]').count() == 0
