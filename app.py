@@ -9,7 +9,6 @@ from __future__ import annotations
 import streamlit as st
 
 from auth.login import AuthConfigError, check_startup, login, logout
-from auth.roles import PAGES
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.layout import sidebar
@@ -33,9 +32,13 @@ principal = login(cfg, users, lang=lang())
 if principal is None:
     if cfg.demo:
         with st.expander(t("demo_accounts"), expanded=True):
-            st.table({"用户 / user": list(users.users),
-                      "角色 / role": [", ".join(u.roles) for u in users.users.values()],
-                      "范围 / scope": [u.scope.label for u in users.users.values()]})
+            st.table(
+                {
+                    "用户 / user": list(users.users),
+                    "角色 / role": [", ".join(u.roles) for u in users.users.values()],
+                    "范围 / scope": [u.scope.label for u in users.users.values()],
+                }
+            )
     st.navigation([st.Page(lambda: None, title=t("please_login"), url_path="login")], position="hidden").run()
     st.stop()
 
@@ -48,9 +51,12 @@ section_titles = {"business": ("经营", "Business"), "data": ("数据", "Data")
 for page in principal.pages():
     title = section_titles[page.section][0 if lang() == "zh" else 1]
     sections.setdefault(title, []).append(
-        st.Page(f"pages/{page.key}.py", title=page.title(lang()), icon=page.icon, url_path=page.key,
-                default=page.key == "overview")
+        st.Page(
+            f"pages/{page.key}.py",
+            title=page.title(lang()),
+            icon=page.icon,
+            url_path=page.key,
+            default=page.key == "overview",
+        )
     )
 st.navigation(sections).run()
-
-_ = PAGES

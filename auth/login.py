@@ -48,13 +48,15 @@ def cookie_key(settings: Settings) -> str:
         return path.read_text(encoding="utf-8").strip()
     if key is None:
         raise AuthConfigError(
-            "COCKPIT_COOKIE_KEY is not set. Set it (at least 32 random bytes, e.g. `python -c \"import secrets; "
-            "print(secrets.token_hex(32))\"`) in the environment or .streamlit/secrets.toml; the app will not start "
+            'COCKPIT_COOKIE_KEY is not set. Set it (at least 32 random bytes, e.g. `python -c "import secrets; '
+            'print(secrets.token_hex(32))"`) in the environment or .streamlit/secrets.toml; the app will not start '
             "without it."
         )
     if key == LIBRARY_DEFAULT_KEY:
-        raise AuthConfigError("COCKPIT_COOKIE_KEY is streamlit-authenticator's default; anyone could forge a login. "
-                              "Set a random key of at least 32 bytes.")
+        raise AuthConfigError(
+            "COCKPIT_COOKIE_KEY is streamlit-authenticator's default; anyone could forge a login. "
+            "Set a random key of at least 32 bytes."
+        )
     if len(key.encode()) < 32:
         raise AuthConfigError(f"COCKPIT_COOKIE_KEY is {len(key.encode())} bytes; use at least 32 random bytes.")
     return key
@@ -133,8 +135,16 @@ def _revoked(settings: Settings, state: AppState, username: str) -> bool:
 
 
 def _clear_session() -> None:
-    for key in ("name", "username", "authentication_status", "email", "roles", "principal", "_auth_form_login",
-                "_auth_verified"):
+    for key in (
+        "name",
+        "username",
+        "authentication_status",
+        "email",
+        "roles",
+        "principal",
+        "_auth_form_login",
+        "_auth_verified",
+    ):
         st.session_state[key] = None
 
 
@@ -146,8 +156,12 @@ def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | 
     fields = (
         {"Form name": "登录 销售驾驶舱", "Username": "用户名", "Password": "密码", "Login": "登录"}
         if lang == "zh"
-        else {"Form name": "Sign in to Sales Cockpit", "Username": "Username", "Password": "Password",
-              "Login": "Sign in"}
+        else {
+            "Form name": "Sign in to Sales Cockpit",
+            "Username": "Username",
+            "Password": "Password",
+            "Login": "Sign in",
+        }
     )
     try:
         auth.login(location="main", fields=fields, key="cockpit_login")
@@ -159,8 +173,11 @@ def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | 
     if status is False:
         locked = st.session_state.pop("_auth_locked", None)
         if locked:
-            st.error("该账号因多次登录失败已被暂时锁定，请 15 分钟后再试。" if lang == "zh"
-                     else "This account is locked after repeated failed logins; try again in 15 minutes.")
+            st.error(
+                "该账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
+                if lang == "zh"
+                else "This account is locked after repeated failed logins; try again in 15 minutes."
+            )
         else:
             st.error("用户名或密码错误。" if lang == "zh" else "Wrong username or password.")
         return None

@@ -41,10 +41,17 @@ PAGES: dict[str, PageInfo] = {
     p.key: p
     for p in (
         _page("overview", "经营总览", "Overview", ":material/dashboard:", "business", _BUSINESS),
-        _page("definitions", "指标口径", "Definitions", ":material/menu_book:", "data",
-              {"admin", "director", "analyst"}),
-        _page("data_health", "数据健康", "Data health", ":material/monitor_heart:", "data",
-              {"admin", "director", "analyst"}),
+        _page(
+            "definitions", "指标口径", "Definitions", ":material/menu_book:", "data", {"admin", "director", "analyst"}
+        ),
+        _page(
+            "data_health",
+            "数据健康",
+            "Data health",
+            ":material/monitor_heart:",
+            "data",
+            {"admin", "director", "analyst"},
+        ),
         _page("audit_log", "审计日志", "Audit log", ":material/policy:", "admin", {"admin"}),
         _page("users", "用户与权限", "Users", ":material/group:", "admin", {"admin"}),
     )

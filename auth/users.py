@@ -59,8 +59,13 @@ class Users:
         """The dict streamlit-authenticator takes (pre-hashed; passed as a dict so it never rewrites a file)."""
         return {
             "usernames": {
-                u.username: {"email": u.email, "first_name": u.name, "last_name": "", "password": u.password_hash,
-                             "roles": list(u.roles)}
+                u.username: {
+                    "email": u.email,
+                    "first_name": u.name,
+                    "last_name": "",
+                    "password": u.password_hash,
+                    "roles": list(u.roles),
+                }
                 for u in self.users.values()
             }
         }

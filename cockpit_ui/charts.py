@@ -17,9 +17,11 @@ def revenue_trend(frame: pd.DataFrame, *, value_title: str, target_title: str, m
             x=alt.X("period_label:O", title=month_title, sort=None),
             y=alt.Y("revenue:Q", title=value_title),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
-            tooltip=[alt.Tooltip("period_label:N", title=month_title),
-                     alt.Tooltip("revenue:Q", title=value_title, format=",.0f"),
-                     alt.Tooltip("revenue_target:Q", title=target_title, format=",.0f")],
+            tooltip=[
+                alt.Tooltip("period_label:N", title=month_title),
+                alt.Tooltip("revenue:Q", title=value_title, format=",.0f"),
+                alt.Tooltip("revenue_target:Q", title=target_title, format=",.0f"),
+            ],
         )
         .add_params(pick)
     )
@@ -42,12 +44,16 @@ def attainment_bars(frame: pd.DataFrame, *, dim: str, dim_title: str, value_titl
         .encode(
             y=alt.Y(f"{dim}:N", title=dim_title, sort="-x"),
             x=alt.X("target_attainment:Q", title=value_title, axis=alt.Axis(format="%")),
-            color=alt.Color("color:N", scale=alt.Scale(domain=["ahead", "behind"], range=["#16a34a", "#dc2626"]),
-                            legend=None),
+            color=alt.Color(
+                "color:N", scale=alt.Scale(domain=["ahead", "behind"], range=["#16a34a", "#dc2626"]), legend=None
+            ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
-            tooltip=[alt.Tooltip(f"{dim}:N", title=dim_title),
-                     alt.Tooltip("target_attainment:Q", title=value_title, format=".1%"),
-                     alt.Tooltip("revenue:Q", format=",.0f"), alt.Tooltip("revenue_target:Q", format=",.0f")],
+            tooltip=[
+                alt.Tooltip(f"{dim}:N", title=dim_title),
+                alt.Tooltip("target_attainment:Q", title=value_title, format=".1%"),
+                alt.Tooltip("revenue:Q", format=",.0f"),
+                alt.Tooltip("revenue_target:Q", format=",.0f"),
+            ],
         )
         .add_params(pick)
     )

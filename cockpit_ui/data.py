@@ -63,8 +63,18 @@ def _cached_query(
 ) -> Answer:
     cfg = settings()
     snapshot = snapshot_by_id(cfg.data_dir, snapshot_id)
-    result = query(list(names), scope, by=list(by), grain=grain, start=start, end=end,
-                   where={k: list(v) for k, v in where}, compare=compare, settings=cfg, snapshot=snapshot)
+    result = query(
+        list(names),
+        scope,
+        by=list(by),
+        grain=grain,
+        start=start,
+        end=end,
+        where={k: list(v) for k, v in where},
+        compare=compare,
+        settings=cfg,
+        snapshot=snapshot,
+    )
     formats = {c["name"]: c["format"] for c in result.columns() if c["format"]}
     return Answer(result.frame, formats, result.as_of, result.snapshot_id, result.scope.label)
 
@@ -83,8 +93,18 @@ def metric_answer(
 ) -> Answer:
     """Cached metric query for one scope on one snapshot (the only way pages get numbers)."""
     where_key = tuple(sorted((k, tuple(v)) for k, v in (where or {}).items()))
-    return _cached_query(tuple(names), scope, snapshot.id, str(settings().config_path), tuple(by), grain, start,
-                         end, where_key, tuple(compare))
+    return _cached_query(
+        tuple(names),
+        scope,
+        snapshot.id,
+        str(settings().config_path),
+        tuple(by),
+        grain,
+        start,
+        end,
+        where_key,
+        tuple(compare),
+    )
 
 
 @st.cache_data(ttl="1h", max_entries=50, show_spinner=False)

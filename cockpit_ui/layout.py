@@ -31,8 +31,13 @@ def sidebar(cfg: Settings, principal: Principal) -> bool:
         st.markdown(f"**{principal.name}** · {', '.join(principal.roles)}")
         scope = principal.scope.label
         st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else scope}")
-        choice = st.segmented_control(t("language"), ["zh", "en"], default=lang(),
-                                      format_func=lambda v: "中文" if v == "zh" else "English", key="lang_pick")
+        choice = st.segmented_control(
+            t("language"),
+            ["zh", "en"],
+            default=lang(),
+            format_func=lambda v: "中文" if v == "zh" else "English",
+            key="lang_pick",
+        )
         if choice and choice != lang():
             st.query_params["lang"] = choice
             st.rerun()

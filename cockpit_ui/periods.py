@@ -61,10 +61,19 @@ def _date_param(name: str) -> dt.date | None:
 
 def period_picker(today: dt.date) -> Period:
     """Draw the period control and return the chosen period (default: month to date)."""
-    key = st.segmented_control(
-        t("period"), CHOICES, default="mtd", format_func=t, key="period", bind="query-params", required=True,
-        label_visibility="collapsed",
-    ) or "mtd"
+    key = (
+        st.segmented_control(
+            t("period"),
+            CHOICES,
+            default="mtd",
+            format_func=t,
+            key="period",
+            bind="query-params",
+            required=True,
+            label_visibility="collapsed",
+        )
+        or "mtd"
+    )
     if key != "custom":
         start, end = period_range(key, today)
         return Period(key, start, end)

@@ -250,9 +250,7 @@ def load_settings(path: Path | None = None) -> Settings:
         src.model_copy(update={"path": _resolve(src.path, base)}) if src.path is not None else src
         for src in settings.sources
     ]
-    business = settings.business.model_copy(
-        update={"holidays_file": _resolve(settings.business.holidays_file, base)}
-    )
+    business = settings.business.model_copy(update={"holidays_file": _resolve(settings.business.holidays_file, base)})
     return settings.model_copy(
         update={"sources": sources, "business": business, "users_file": _resolve(settings.users_file, base)}
     )

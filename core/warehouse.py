@@ -66,8 +66,7 @@ def current_snapshot(data_dir: Path) -> Snapshot:
     pointer = current_pointer(data_dir)
     if not pointer.exists():
         raise NoSnapshotError(
-            f"no data has been published under {data_dir} yet; run `python -m sources sync` "
-            "(or start the worker) first"
+            f"no data has been published under {data_dir} yet; run `python -m sources sync` (or start the worker) first"
         )
     return snapshot_by_id(data_dir, pointer.read_text(encoding="utf-8").strip())
 

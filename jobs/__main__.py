@@ -14,7 +14,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core.appstate import AppState
 from core.config import ConfigError, settings
-from jobs.scheduler import JOB_DEFAULTS, WorkerRunning, add_jobs, record_next_runs, scheduler_lock
+from jobs.scheduler import JOB_DEFAULTS, WorkerRunningError, add_jobs, record_next_runs, scheduler_lock
 from sources.sync import run_sync
 
 
@@ -29,7 +29,7 @@ def _worker() -> int:
             print(f"worker: {len(ids)} job(s) for {cfg.config_path.name}: {', '.join(ids) or 'none'}", flush=True)
             signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
             scheduler.start()
-    except WorkerRunning as exc:
+    except WorkerRunningError as exc:
         print(f"error: {exc}; not starting a second scheduler", file=sys.stderr)
         return 1
     return 0
@@ -53,15 +53,19 @@ def _status(fmt: str) -> int:
     def iso(value: dt.datetime | None) -> str | None:
         return value.replace(tzinfo=dt.UTC).isoformat() if value else None
 
-    jobs = [{"id": r["id"], "next_run": iso(r["next_run"]), "last_run": iso(r["last_run"]),
-             "last_status": r["last_status"]} for r in rows]
+    jobs = [
+        {"id": r["id"], "next_run": iso(r["next_run"]), "last_run": iso(r["last_run"]), "last_status": r["last_status"]}
+        for r in rows
+    ]
     if fmt == "json":
         json.dump({"jobs": jobs}, sys.stdout, indent=2)
         print()
     else:
         for job in jobs:
-            print(f"{job['id']:<28} next {job['next_run'] or '-':<34} last {job['last_run'] or '-'} "
-                  f"{job['last_status'] or ''}")
+            print(
+                f"{job['id']:<28} next {job['next_run'] or '-':<34} last {job['last_run'] or '-'} "
+                f"{job['last_status'] or ''}"
+            )
     return 0
 
 

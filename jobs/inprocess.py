@@ -19,13 +19,13 @@ def _start(config_path: str, data_dir: str):  # noqa: ANN202 - returns the sched
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from core.config import load_settings
-    from jobs.scheduler import JOB_DEFAULTS, WorkerRunning, add_jobs, scheduler_lock
+    from jobs.scheduler import JOB_DEFAULTS, WorkerRunningError, add_jobs, scheduler_lock
 
     cfg = load_settings(Path(config_path))
     lock = scheduler_lock(cfg.data_dir)
     try:
         lock.__enter__()
-    except WorkerRunning:
+    except WorkerRunningError:
         return None  # a separate worker already schedules this data directory
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone=cfg.business.timezone)
     add_jobs(scheduler, cfg)

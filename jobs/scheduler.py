@@ -30,7 +30,7 @@ log = logging.getLogger("cockpit.jobs")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 900}
 
 
-class WorkerRunning(RuntimeError):
+class WorkerRunningError(RuntimeError):
     """Another worker already schedules this data directory."""
 
 
@@ -46,7 +46,7 @@ def scheduler_lock(data_dir: Path) -> Iterator[None]:
         fh.seek(0)
         holder = fh.read().strip() or "another process"
         fh.close()
-        raise WorkerRunning(f"a worker already runs for {data_dir} ({holder})") from None
+        raise WorkerRunningError(f"a worker already runs for {data_dir} ({holder})") from None
     fh.seek(0)
     fh.truncate()
     fh.write(f"pid {os.getpid()}")
@@ -100,9 +100,15 @@ def add_jobs(scheduler: BaseScheduler, cfg: Settings) -> list[str]:
             if schedule.interval_seconds
             else CronTrigger.from_crontab(schedule.cron, timezone=cfg.business.timezone)
         )
-        scheduler.add_job(sync_job, trigger, id=job, name=f"sync {', '.join(names)}",
-                          args=[str(cfg.config_path), names, job], replace_existing=True,
-                          next_run_time=dt.datetime.now(dt.UTC))
+        scheduler.add_job(
+            sync_job,
+            trigger,
+            id=job,
+            name=f"sync {', '.join(names)}",
+            args=[str(cfg.config_path), names, job],
+            replace_existing=True,
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
         ids.append(job)
     return ids
 

@@ -10,7 +10,6 @@ import argparse
 import csv
 import datetime as dt
 import json
-import shlex
 import sys
 
 from core.config import ConfigError, settings
@@ -73,16 +72,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows = []
     for name in sorted(catalog.metrics):
         m = catalog.metrics[name]
-        rows.append({
-            "name": name,
-            "label": {"zh": m.label.zh, "en": m.label.en},
-            "description": {"zh": m.description.zh, "en": m.description.en},
-            "type": m.type,
-            "format": m.format,
-            "direction": m.direction,
-            "owner": m.owner,
-            "dimensions": catalog.allowed_dimensions(name),
-        })
+        rows.append(
+            {
+                "name": name,
+                "label": {"zh": m.label.zh, "en": m.label.en},
+                "description": {"zh": m.description.zh, "en": m.description.en},
+                "type": m.type,
+                "format": m.format,
+                "direction": m.direction,
+                "owner": m.owner,
+                "dimensions": catalog.allowed_dimensions(name),
+            }
+        )
     if args.format == "json":
         json.dump({"metrics": rows}, sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -129,7 +130,12 @@ def _emit(result: QueryResult, fmt: str, lang: str, currency: str) -> None:
         cells.append(line)
     widths = [max(len(str(r[i])) for r in cells) for i in range(len(columns))]
     for i, line in enumerate(cells):
-        print("  ".join(str(v).ljust(w) if j < len(line) - 0 else str(v) for j, (v, w) in enumerate(zip(line, widths, strict=True))))
+        print(
+            "  ".join(
+                str(v).ljust(w) if j < len(line) - 0 else str(v)
+                for j, (v, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
         if i == 0:
             print("  ".join("-" * w for w in widths))
 
@@ -162,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     p_query = sub.add_parser("query", help="answer metrics, optionally by dimensions and period")
     p_query.add_argument("metrics", help="METRIC[,METRIC...]")
     p_query.add_argument("--by")
-    p_query.add_argument("--grain", choices=("day", "week", "month", "quarter", "year", "fiscal_quarter",
-                                             "fiscal_year"))
+    p_query.add_argument(
+        "--grain", choices=("day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year")
+    )
     p_query.add_argument("--from", dest="start")
     p_query.add_argument("--to", dest="end")
     p_query.add_argument("--where", action="append")
@@ -203,5 +210,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    _ = shlex
     sys.exit(main())

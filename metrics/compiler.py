@@ -199,6 +199,9 @@ def compile_model(
             aggs[f"{metric.name}__den"] = _aggregate(filtered, metric.denominator, metric.filters, where_label)
         else:
             aggs[metric.name] = _aggregate(filtered, metric.measure, metric.filters, where_label)
-    expr = filtered.group_by(list(groups.items()) and [v.name(k) for k, v in groups.items()]).aggregate(**aggs) \
-        if groups else filtered.aggregate(**aggs)
+    expr = (
+        filtered.group_by(list(groups.items()) and [v.name(k) for k, v in groups.items()]).aggregate(**aggs)
+        if groups
+        else filtered.aggregate(**aggs)
+    )
     return ModelQuery(model, time_column, tuple(metrics), expr, tuple(groups))

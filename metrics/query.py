@@ -19,9 +19,10 @@ import ibis
 import pandas as pd
 
 from core.calendar import GRAINS, BusinessCalendar
-from core.config import Settings, settings as current_settings
+from core.config import Settings
+from core.config import settings as current_settings
 from core.warehouse import Snapshot, current_snapshot
-from metrics.compiler import ModelQuery, QueryError, compile_model, measure_names
+from metrics.compiler import QueryError, compile_model
 from metrics.scope import Scope
 from metrics.spec import Catalog, MetricSpec, derived_inputs, load_catalog
 
@@ -106,8 +107,15 @@ def _time_column(metric: MetricSpec, catalog: Catalog) -> str:
     return metric.time or catalog.models[metric.model].time
 
 
-def _validate(catalog: Catalog, names: list[str], by: list[str], where: dict[str, list[str]], grain: str | None,
-              compare: tuple[str, ...], params: dict[str, Any]) -> list[MetricSpec]:
+def _validate(
+    catalog: Catalog,
+    names: list[str],
+    by: list[str],
+    where: dict[str, list[str]],
+    grain: str | None,
+    compare: tuple[str, ...],
+    params: dict[str, Any],
+) -> list[MetricSpec]:
     metrics = [catalog.metric(n) for n in names]
     if grain is not None and grain not in GRAINS:
         raise QueryError(f"unknown grain {grain!r}; grains: {', '.join(GRAINS)}")
@@ -124,13 +132,24 @@ def _validate(catalog: Catalog, names: list[str], by: list[str], where: dict[str
     declared = {k for m in metrics for b in catalog.base_metrics(m.name) for k in (*m.params, *b.params)}
     unknown = sorted(set(params) - declared)
     if unknown:
-        raise QueryError(f"unknown parameter(s) {', '.join(unknown)}; parameters: {', '.join(sorted(declared)) or 'none'}")
+        raise QueryError(
+            f"unknown parameter(s) {', '.join(unknown)}; parameters: {', '.join(sorted(declared)) or 'none'}"
+        )
     return metrics
 
 
-def _run_models(snapshot: Snapshot, catalog: Catalog, metrics: list[MetricSpec], scope: Scope, by: list[str],
-                grain: str | None, start: dt.date | None, end: dt.date | None, where: dict[str, list[str]],
-                calendar: BusinessCalendar) -> pd.DataFrame:
+def _run_models(
+    snapshot: Snapshot,
+    catalog: Catalog,
+    metrics: list[MetricSpec],
+    scope: Scope,
+    by: list[str],
+    grain: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    where: dict[str, list[str]],
+    calendar: BusinessCalendar,
+) -> pd.DataFrame:
     groups: dict[tuple[str, str], list[MetricSpec]] = {}
     for metric in metrics:
         for base in catalog.base_metrics(metric.name):
@@ -144,8 +163,19 @@ def _run_models(snapshot: Snapshot, catalog: Catalog, metrics: list[MetricSpec],
     try:
         for (model_name, time_col), bases in groups.items():
             model = catalog.models[model_name]
-            compiled = compile_model(backend.table(model.table), model, time_col, bases, scope=scope, by=by,
-                                     grain=grain, start=start, end=end, where=where, calendar=calendar)
+            compiled = compile_model(
+                backend.table(model.table),
+                model,
+                time_col,
+                bases,
+                scope=scope,
+                by=by,
+                grain=grain,
+                start=start,
+                end=end,
+                where=where,
+                calendar=calendar,
+            )
             frame = backend.execute(compiled.expr)
             frames.append(_normalise_keys(frame, keys))
     finally:
@@ -215,8 +245,11 @@ def _finish(frame: pd.DataFrame, catalog: Catalog, metrics: list[MetricSpec], ke
         if base.type == "ratio":
             num, den = out[f"{base.name}__num"].astype("float64"), out[f"{base.name}__den"].astype("float64")
             out[base.name] = (num.fillna(0) / den.where(den != 0)).where(den.notna())
-        elif base.format in ("money", "count") and base.measure and base.measure.agg in ("sum", "count",
-                                                                                           "count_distinct"):
+        elif (
+            base.format in ("money", "count")
+            and base.measure
+            and base.measure.agg in ("sum", "count", "count_distinct")
+        ):
             out[base.name] = out[base.name].astype("float64").fillna(0)
         else:
             out[base.name] = out[base.name].astype("float64")
@@ -287,16 +320,27 @@ def query(
     if grain:
         frame.insert(1, "period_label", [calendar.period_label(p, grain) for p in frame["period"]])
     for kind in compare:
-        frame = _add_comparison(frame, kind, snapshot, catalog, specs, scope, by, grain, start, end, where,
-                                calendar, keys)
-    return QueryResult(frame, specs, by, grain, start, end, snapshot.published_at, snapshot.id, scope, params,
-                       compare)
+        frame = _add_comparison(
+            frame, kind, snapshot, catalog, specs, scope, by, grain, start, end, where, calendar, keys
+        )
+    return QueryResult(frame, specs, by, grain, start, end, snapshot.published_at, snapshot.id, scope, params, compare)
 
 
-def _add_comparison(frame: pd.DataFrame, kind: str, snapshot: Snapshot, catalog: Catalog,
-                    specs: list[MetricSpec], scope: Scope, by: list[str], grain: str | None,
-                    start: dt.date | None, end: dt.date | None, where: dict[str, list[str]],
-                    calendar: BusinessCalendar, keys: list[str]) -> pd.DataFrame:
+def _add_comparison(
+    frame: pd.DataFrame,
+    kind: str,
+    snapshot: Snapshot,
+    catalog: Catalog,
+    specs: list[MetricSpec],
+    scope: Scope,
+    by: list[str],
+    grain: str | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    where: dict[str, list[str]],
+    calendar: BusinessCalendar,
+    keys: list[str],
+) -> pd.DataFrame:
     if start is None or end is None:
         lo, hi = data_range(snapshot, catalog, specs[0])
         start, end = start or lo, end or hi

@@ -171,8 +171,21 @@ def derived_inputs(expr: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
             names.append(node.id)
-        elif not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Constant, ast.Load,
-                                   ast.Add, ast.Sub, ast.Mult, ast.Div, ast.USub)):
+        elif not isinstance(
+            node,
+            (
+                ast.Expression,
+                ast.BinOp,
+                ast.UnaryOp,
+                ast.Constant,
+                ast.Load,
+                ast.Add,
+                ast.Sub,
+                ast.Mult,
+                ast.Div,
+                ast.USub,
+            ),
+        ):
             raise ValueError(f"expr {expr!r}: only metric names, numbers and + - * / are allowed")
     return names
 

@@ -25,20 +25,22 @@ for source in all_sources(cfg):
     last = runs[0] if runs else None
     latest[source.name] = last
     good = state.last_success(source.name)
-    rows.append({
-        "source": source.name,
-        "entity": source.entity,
-        "schedule": source.schedule,
-        "status": last["status"] if last else "never run",
-        "last run": last["finished_at"] if last else None,
-        "last success": good["finished_at"] if good else None,
-        "read": last["rows_read"] if last else 0,
-        "loaded": last["rows_loaded"] if last else 0,
-        "rejected": last["rows_rejected"] if last else 0,
-        "superseded": last["rows_superseded"] if last else 0,
-        "skipped": last["rows_skipped"] if last else 0,
-        "error": (last or {}).get("error") or "",
-    })
+    rows.append(
+        {
+            "source": source.name,
+            "entity": source.entity,
+            "schedule": source.schedule,
+            "status": last["status"] if last else "never run",
+            "last run": last["finished_at"] if last else None,
+            "last success": good["finished_at"] if good else None,
+            "read": last["rows_read"] if last else 0,
+            "loaded": last["rows_loaded"] if last else 0,
+            "rejected": last["rows_rejected"] if last else 0,
+            "superseded": last["rows_superseded"] if last else 0,
+            "skipped": last["rows_skipped"] if last else 0,
+            "error": (last or {}).get("error") or "",
+        }
+    )
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="sources_table")
 
 name = st.selectbox("数据源" if zh else "Source", [r["source"] for r in rows])
@@ -53,6 +55,7 @@ if run:
     rejects = state.rejects(run["id"], limit=1000)
     st.subheader(("被拒绝的行" if zh else "Rejected rows") + f" ({run['rows_rejected']:,})")
     if rejects:
-        frame = pd.DataFrame([{"line": r["line"], "reason": r["reason"], "file": r["file"],
-                               "raw": str(r["raw"])} for r in rejects])
+        frame = pd.DataFrame(
+            [{"line": r["line"], "reason": r["reason"], "file": r["file"], "raw": str(r["raw"])} for r in rejects]
+        )
         st.dataframe(frame, hide_index=True, width="stretch")

@@ -19,8 +19,16 @@ from cockpit_ui.layout import as_of_stamp
 from cockpit_ui.periods import period_picker
 from metrics.spec import load_catalog
 
-KPIS = ("revenue", "gross_margin", "gross_margin_rate", "orders", "new_customers", "win_rate", "deal_cycle_days",
-        "target_attainment")
+KPIS = (
+    "revenue",
+    "gross_margin",
+    "gross_margin_rate",
+    "orders",
+    "new_customers",
+    "win_rate",
+    "deal_cycle_days",
+    "target_attainment",
+)
 
 cfg = app_settings()
 catalog = load_catalog()
@@ -38,29 +46,48 @@ series = metric_answer(KPIS, principal.scope, snapshot, start=period.start, end=
 row = totals.frame.iloc[0]
 with st.container(horizontal=True, key="kpi_row"):
     for name in KPIS:
-        kpi_card(catalog.metric(name), row, series.frame[name] if not series.frame.empty else None,
-                 lang=lang(), currency=cfg.business.currency)
+        kpi_card(
+            catalog.metric(name),
+            row,
+            series.frame[name] if not series.frame.empty else None,
+            lang=lang(),
+            currency=cfg.business.currency,
+        )
 
 left, right = st.columns([3, 2])
 with left:
     st.subheader(t("revenue_trend"))
     trend_start = (period.end.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
-    trend = metric_answer(("revenue", "revenue_target"), principal.scope, snapshot, start=trend_start,
-                          end=period.end, grain="month")
+    trend = metric_answer(
+        ("revenue", "revenue_target"), principal.scope, snapshot, start=trend_start, end=period.end, grain="month"
+    )
     if trend.frame.empty:
         st.info(t("no_rows"))
     else:
         label = catalog.metric("revenue").text(lang())[0]
-        st.altair_chart(revenue_trend(trend.frame, value_title=label, target_title=t("target"),
-                                      month_title=t("month")), key="trend", on_select="rerun")
+        st.altair_chart(
+            revenue_trend(trend.frame, value_title=label, target_title=t("target"), month_title=t("month")),
+            key="trend",
+            on_select="rerun",
+        )
 with right:
     st.subheader(t("attainment_by_team"))
-    teams = metric_answer(("revenue", "revenue_target", "target_attainment"), principal.scope, snapshot,
-                          by=("team",), start=period.start, end=period.end)
+    teams = metric_answer(
+        ("revenue", "revenue_target", "target_attainment"),
+        principal.scope,
+        snapshot,
+        by=("team",),
+        start=period.start,
+        end=period.end,
+    )
     frame = teams.frame.dropna(subset=["team"])
     if frame.empty or frame["target_attainment"].isna().all():
         st.info(t("no_rows"))
     else:
-        st.altair_chart(attainment_bars(frame, dim="team", dim_title=t("team"),
-                                        value_title=catalog.metric("target_attainment").text(lang())[0]),
-                        key="attainment", on_select="rerun")
+        st.altair_chart(
+            attainment_bars(
+                frame, dim="team", dim_title=t("team"), value_title=catalog.metric("target_attainment").text(lang())[0]
+            ),
+            key="attainment",
+            on_select="rerun",
+        )

@@ -30,8 +30,11 @@ def _print_table(report: dict, out=sys.stdout) -> None:  # noqa: ANN001
         for issue in s["issues"]:
             print(f"    {issue['kind']}: {issue['detail']} ({issue['count']:,})", file=out)
         if s.get("mapping"):
-            print(f"    encoding {s.get('encoding')}, delimiter {s.get('delimiter')!r}, header on line "
-                  f"{s.get('header_row')}", file=out)
+            print(
+                f"    encoding {s.get('encoding')}, delimiter {s.get('delimiter')!r}, header on line "
+                f"{s.get('header_row')}",
+                file=out,
+            )
             for field, column in s["mapping"].items():
                 print(f"      {field:<18} ← {column}", file=out)
             for line in s.get("rejected_sample", [])[:5]:
@@ -73,15 +76,16 @@ def _slug(stem: str) -> str:
 def _detect_entity(args: argparse.Namespace) -> str:
     if args.as_entity:
         return args.as_entity
-    from sources.files.structure import find_header, guess_entity
-
     from sources.files.raw import read_raw
+    from sources.files.structure import find_header, guess_entity
 
     with tempfile.TemporaryDirectory() as tmp:
         con = duckdb.connect()
         read_raw(con, Path(args.file), "probe", sheet=args.sheet, workdir=Path(tmp))
-        rows = [(list(r[:-1]), r[-1]) for r in con.execute(
-            "SELECT * EXCLUDE (_line), _line FROM probe ORDER BY _line LIMIT 60").fetchall()]
+        rows = [
+            (list(r[:-1]), r[-1])
+            for r in con.execute("SELECT * EXCLUDE (_line), _line FROM probe ORDER BY _line LIMIT 60").fetchall()
+        ]
         header = find_header(rows, None)
         entity, score = guess_entity(header.cells)
         if score == 0:
@@ -103,8 +107,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
     outcome = SourceOutcome(source.name, entity)
     with tempfile.TemporaryDirectory() as tmp:
         con = duckdb.connect(str(Path(tmp) / "check.duckdb"))
-        con.execute("CREATE TABLE _source_state (name VARCHAR PRIMARY KEY, entity VARCHAR, kind VARCHAR, "
-                    "fingerprint VARCHAR, config_hash VARCHAR, last_success_at TIMESTAMP, rows BIGINT)")
+        con.execute(
+            "CREATE TABLE _source_state (name VARCHAR PRIMARY KEY, entity VARCHAR, kind VARCHAR, "
+            "fingerprint VARCHAR, config_hash VARCHAR, last_success_at TIMESTAMP, rows BIGINT)"
+        )
         con.execute("CREATE TABLE _state (key VARCHAR PRIMARY KEY, value VARCHAR)")
         try:
             _load_one(con, cfg, source, outcome, Path(tmp))
@@ -143,8 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     p_sync = sub.add_parser("sync", help="sync every configured source (or one) and publish a snapshot")
     p_sync.add_argument("--source")
     p_sync.add_argument("--format", choices=("table", "json"), default="table")
-    for name, helptext in (("check", "read a file and report, writing nothing"),
-                           ("import", "load a file as a source and publish")):
+    for name, helptext in (
+        ("check", "read a file and report, writing nothing"),
+        ("import", "load a file as a source and publish"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("file")
         p.add_argument("--as", dest="as_entity", choices=ENTITIES)

@@ -62,8 +62,13 @@ def _union(con: duckdb.DuckDBPyConnection, entity: str, tables: list[str]) -> st
 class Conformer:
     """Writes the published tables into the attached snapshot database `snap`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, source_tables: dict[str, list[str]],
-                 entity_of: dict[str, str]) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        settings: Settings,
+        source_tables: dict[str, list[str]],
+        entity_of: dict[str, str],
+    ) -> None:
         self.con = con
         self.settings = settings
         self.tables = source_tables  # entity -> staging tables
@@ -82,8 +87,16 @@ class Conformer:
         self._opportunities()
         self._opportunity_stages()
         self._targets()
-        for entity in ("campaigns", "campaign_spend", "leads", "touchpoints", "activities", "invoices", "payments",
-                       "inventory"):
+        for entity in (
+            "campaigns",
+            "campaign_spend",
+            "leads",
+            "touchpoints",
+            "activities",
+            "invoices",
+            "payments",
+            "inventory",
+        ):
             self._passthrough(entity)
         self._key_matches_table()
         return self.report
@@ -97,7 +110,8 @@ class Conformer:
         for source, extra in dupes:
             if extra:
                 self.report.add(
-                    source, "duplicate_key",
+                    source,
+                    "duplicate_key",
                     f"{entity}: {extra} rows repeat an existing {key}; the last row loaded is kept, so facts are "
                     "never multiplied",
                     extra,
@@ -108,8 +122,9 @@ class Conformer:
         )
         return f"d_{entity}"
 
-    def _resolve(self, fact: str, dim: str, id_col: str | None, label_col: str | None,
-                 members: list[tuple[str, str | None]]) -> str:
+    def _resolve(
+        self, fact: str, dim: str, id_col: str | None, label_col: str | None, members: list[tuple[str, str | None]]
+    ) -> str:
         """A temp table mapping each distinct (id, label) of `fact` to a member id, with the method used."""
         index = KeyIndex(members)
         cols = [c for c in (id_col, label_col) if c]
@@ -150,16 +165,19 @@ class Conformer:
             for method in ("normalised", "ambiguous", "unmatched"):
                 if counts[method]:
                     detail = f"{fact}.{dim}: {', '.join(examples[(source, method)])}"
-                    kind = {"normalised": "key_normalised", "ambiguous": "key_ambiguous",
-                            "unmatched": "key_unmatched"}[method]
+                    kind = {"normalised": "key_normalised", "ambiguous": "key_ambiguous", "unmatched": "key_unmatched"}[
+                        method
+                    ]
                     self.report.add(source, kind, detail, counts[method])
             self.report.key_matches.append({"source": source, "entity": fact, "dimension": dim, **dict(counts)})
-        table = pa.table({
-            "id_raw": pa.array([k[0] for k in rows], pa.string()),
-            "label_raw": pa.array([k[1] for k in rows], pa.string()),
-            "member_id": pa.array([v[0] for v in rows.values()], pa.string()),
-            "method": pa.array([v[1] for v in rows.values()], pa.string()),
-        })
+        table = pa.table(
+            {
+                "id_raw": pa.array([k[0] for k in rows], pa.string()),
+                "label_raw": pa.array([k[1] for k in rows], pa.string()),
+                "member_id": pa.array([v[0] for v in rows.values()], pa.string()),
+                "method": pa.array([v[1] for v in rows.values()], pa.string()),
+            }
+        )
         self.con.register(f"{name}_arrow", table)
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
         self.con.unregister(f"{name}_arrow")
@@ -214,8 +232,9 @@ class Conformer:
         self._customer_members = self.con.execute("SELECT customer_id, customer FROM snap.customers").fetchall()
 
     # ---- shared fact enrichment ----------------------------------------------------------------------
-    def _enriched(self, fact: str, day_sql: str, *, product: bool = True, customer: bool = True,
-                  money: tuple[str, ...] = ()) -> str:
+    def _enriched(
+        self, fact: str, day_sql: str, *, product: bool = True, customer: bool = True, money: tuple[str, ...] = ()
+    ) -> str:
         """`e_<fact>`: the fact's rows plus rep/team/manager/region as of `day_sql`, product, customer and FX."""
         con = self.con
         fields = set(ENTITIES[fact].field_names)
@@ -223,18 +242,29 @@ class Conformer:
         has_product = product and ("product_id" in fields or "product_name" in fields)
         has_customer = customer and ("customer_id" in fields or "customer_name" in fields)
         if has_product:
-            self._resolve(fact, "product", "product_id" if "product_id" in fields else None,
-                          "product_name" if "product_name" in fields else None, self._product_members)
+            self._resolve(
+                fact,
+                "product",
+                "product_id" if "product_id" in fields else None,
+                "product_name" if "product_name" in fields else None,
+                self._product_members,
+            )
         if has_customer:
-            self._resolve(fact, "customer", "customer_id" if "customer_id" in fields else None,
-                          "customer_name" if "customer_name" in fields else None, self._customer_members)
-        region_row = "f.region" if "region" in fields else "NULL"
+            self._resolve(
+                fact,
+                "customer",
+                "customer_id" if "customer_id" in fields else None,
+                "customer_name" if "customer_name" in fields else None,
+                self._customer_members,
+            )
         select = [
             "f.*",
             f"{day_sql} AS _day",
             "mr.member_id AS _rep_id",
         ]
-        joins = [f"LEFT JOIN m_{fact}_rep mr ON mr.label_raw IS NOT DISTINCT FROM {'f.rep' if 'rep' in fields else 'NULL'}"]
+        joins = [
+            f"LEFT JOIN m_{fact}_rep mr ON mr.label_raw IS NOT DISTINCT FROM {'f.rep' if 'rep' in fields else 'NULL'}"
+        ]
         if has_product:
             pid = "f.product_id" if "product_id" in fields else "NULL"
             pname = "f.product_name" if "product_name" in fields else "NULL"
@@ -242,8 +272,13 @@ class Conformer:
                 f"LEFT JOIN m_{fact}_product mp ON mp.id_raw IS NOT DISTINCT FROM {pid} "
                 f"AND mp.label_raw IS NOT DISTINCT FROM {pname} LEFT JOIN snap.products p ON p.product_id = mp.member_id"
             )
-            select += ["p.product_id AS _product_id", "p.product AS _product", "p.category AS _p_category",
-                       "p.subcategory AS _p_subcategory", "p.unit_cost AS _unit_cost"]
+            select += [
+                "p.product_id AS _product_id",
+                "p.product AS _product",
+                "p.category AS _p_category",
+                "p.subcategory AS _p_subcategory",
+                "p.unit_cost AS _unit_cost",
+            ]
         if has_customer:
             cid = "f.customer_id" if "customer_id" in fields else "NULL"
             cname = "f.customer_name" if "customer_name" in fields else "NULL"
@@ -251,10 +286,20 @@ class Conformer:
                 f"LEFT JOIN m_{fact}_customer mc ON mc.id_raw IS NOT DISTINCT FROM {cid} "
                 f"AND mc.label_raw IS NOT DISTINCT FROM {cname} LEFT JOIN snap.customers c ON c.customer_id = mc.member_id"
             )
-            select += ["c.customer_id AS _customer_id", "c.customer AS _customer", "c.person_id AS _person_id",
-                       "c.segment AS _c_segment", "c.country AS _c_country", "c.province AS _c_province",
-                       "c.city AS _c_city", "c.channel AS _c_channel", "c.region AS _c_region"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}")
+            select += [
+                "c.customer_id AS _customer_id",
+                "c.customer AS _customer",
+                "c.person_id AS _person_id",
+                "c.segment AS _c_segment",
+                "c.country AS _c_country",
+                "c.province AS _c_province",
+                "c.city AS _c_city",
+                "c.channel AS _c_channel",
+                "c.region AS _c_region",
+            ]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}"
+        )
         # Roster as of the row's day: the latest assignment starting on or before it, else the first one.
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE r_{fact} AS SELECT s.*, "
@@ -266,13 +311,13 @@ class Conformer:
         )
         fx_cols = []
         for col in money:
-            fx_cols.append(
-                f"CASE WHEN upper(r.currency) = $cur THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc"
-            )
+            fx_cols.append(f"CASE WHEN upper(r.currency) = $cur THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc")
         fx_join = (
             "ASOF LEFT JOIN d_fx fx ON fx.currency = upper(r.currency) AND r._day >= fx.rate_date" if money else ""
         )
-        fx_rate = "CASE WHEN upper(r.currency) = $cur THEN 1.0 ELSE fx.rate END AS _fx_rate" if money else "NULL AS _fx_rate"
+        fx_rate = (
+            "CASE WHEN upper(r.currency) = $cur THEN 1.0 ELSE fx.rate END AS _fx_rate" if money else "NULL AS _fx_rate"
+        )
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE e_{fact} AS SELECT r.*, {fx_rate}{', ' if fx_cols else ''}{', '.join(fx_cols)} "
             f"FROM r_{fact} r {fx_join}",
@@ -283,9 +328,13 @@ class Conformer:
                 f"SELECT source, count(*), string_agg(DISTINCT upper(currency), ', ') FROM e_{fact} "
                 f"WHERE _fx_rate IS NULL AND {money[0]} IS NOT NULL GROUP BY 1"
             ).fetchall():
-                self.report.add(source, "fx_missing",
-                                f"{fact}: no exchange rate to {self.currency} on or before the row's date for "
-                                f"{currencies}; these amounts are left out of every total", n)
+                self.report.add(
+                    source,
+                    "fx_missing",
+                    f"{fact}: no exchange rate to {self.currency} on or before the row's date for "
+                    f"{currencies}; these amounts are left out of every total",
+                    n,
+                )
         return f"e_{fact}"
 
     def _region_sql(self, fields: set[str]) -> str:
@@ -298,7 +347,9 @@ class Conformer:
         self.con.execute(
             f"CREATE OR REPLACE TEMP TABLE o1 AS SELECT e.*, "
             f"(lower(coalesce(e.status, '')) IN {_tuple(CANCELLED_WORDS)}) AS _cancelled, "
-            f"(lower(coalesce(e.order_type, '')) IN {_tuple(RETURN_WORDS)} OR e.amount < 0 OR e.quantity < 0) AS _return "
+            # coalesce: a line without quantity is still a sale (NULL < 0 must not make is_return NULL)
+            f"(lower(coalesce(e.order_type, '')) IN {_tuple(RETURN_WORDS)} OR coalesce(e.amount < 0, FALSE) "
+            "OR coalesce(e.quantity < 0, FALSE)) AS _return "
             f"FROM {e} e"
         )
         self.con.execute(
@@ -332,8 +383,12 @@ class Conformer:
         for source, n in self.con.execute(
             "SELECT source, count(*) FROM snap.orders WHERE cost IS NULL AND amount IS NOT NULL GROUP BY 1"
         ).fetchall():
-            self.report.add(source, "cost_missing", "orders: lines with no cost, profit or product unit cost; "
-                            "gross margin leaves them out", n)
+            self.report.add(
+                source,
+                "cost_missing",
+                "orders: lines with no cost, profit or product unit cost; gross margin leaves them out",
+                n,
+            )
 
     def _opportunities(self) -> None:
         fields = set(ENTITIES["opportunities"].field_names)
@@ -376,7 +431,7 @@ class Conformer:
         )
 
     def _targets(self) -> None:
-        e = self._enriched("targets", "f.period", product=False, customer=False, money=("amount",))
+        self._enriched("targets", "f.period", product=False, customer=False, money=("amount",))
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE t1 AS SELECT date_trunc('month', e.period)::DATE AS period, "
             "coalesce(e.metric, 'revenue') AS metric, "
@@ -399,16 +454,24 @@ class Conformer:
             "GROUP BY ALL) r USING (period, metric, team) WHERE t.level = 'team' AND abs(t.amount - r.s) > 0.5 GROUP BY 1"
         ).fetchall()
         for source, n, where in bad:
-            self.report.add(source, "targets_inconsistent",
-                            f"team target differs from the sum of its reps' targets: {where[:200]}", n)
+            self.report.add(
+                source,
+                "targets_inconsistent",
+                f"team target differs from the sum of its reps' targets: {where[:200]}",
+                n,
+            )
 
     def _passthrough(self, entity: str) -> None:
         fields = set(ENTITIES[entity].field_names)
         has_rep = "rep" in fields
         day = {
-            "campaign_spend": "f.spend_date", "leads": "CAST(f.created_at AS DATE)",
-            "touchpoints": "CAST(f.occurred_at AS DATE)", "activities": "CAST(f.occurred_at AS DATE)",
-            "invoices": "f.invoice_date", "payments": "f.payment_date", "inventory": "f.snapshot_date",
+            "campaign_spend": "f.spend_date",
+            "leads": "CAST(f.created_at AS DATE)",
+            "touchpoints": "CAST(f.occurred_at AS DATE)",
+            "activities": "CAST(f.occurred_at AS DATE)",
+            "invoices": "f.invoice_date",
+            "payments": "f.payment_date",
+            "inventory": "f.snapshot_date",
             "campaigns": "f.start_date",
         }[entity]
         money = ("amount",) if "amount" in fields and "currency" in fields else ()
@@ -418,8 +481,13 @@ class Conformer:
         if money:
             extra += ["e._amount_rc AS amount", "e.amount AS amount_local"]
         if has_rep or "customer_id" in fields:
-            extra += ["e._rep_id AS rep_id", "e._rep_name AS rep", "e._team AS team", "e._manager AS manager",
-                      f"{self._region_sql(fields)} AS region"]
+            extra += [
+                "e._rep_id AS rep_id",
+                "e._rep_name AS rep",
+                "e._team AS team",
+                "e._manager AS manager",
+                f"{self._region_sql(fields)} AS region",
+            ]
         elif "region" in fields:
             extra.append("e.region")
         if "customer_id" in fields or "customer_name" in fields:
@@ -433,13 +501,17 @@ class Conformer:
 
     def _key_matches_table(self) -> None:
         rows = self.report.key_matches
-        table = pa.table({
-            "source": pa.array([r["source"] for r in rows], pa.string()),
-            "entity": pa.array([r["entity"] for r in rows], pa.string()),
-            "dimension": pa.array([r["dimension"] for r in rows], pa.string()),
-            **{m: pa.array([int(r.get(m, 0)) for r in rows], pa.int64())
-               for m in ("id", "label", "normalised", "ambiguous", "unmatched")},
-        })
+        table = pa.table(
+            {
+                "source": pa.array([r["source"] for r in rows], pa.string()),
+                "entity": pa.array([r["entity"] for r in rows], pa.string()),
+                "dimension": pa.array([r["dimension"] for r in rows], pa.string()),
+                **{
+                    m: pa.array([int(r.get(m, 0)) for r in rows], pa.int64())
+                    for m in ("id", "label", "normalised", "ambiguous", "unmatched")
+                },
+            }
+        )
         self.con.register("key_matches_arrow", table)
         self.con.execute("CREATE TABLE snap._key_matches AS SELECT * FROM key_matches_arrow")
         self.con.unregister("key_matches_arrow")

@@ -92,9 +92,7 @@ def type_rows(
     body = f"{raw_table}__body"
     header_cols = [f"c{i}" for i in range(width)]
     all_empty = " AND ".join(f"NULLIF(trim({c}), '') IS NULL" for c in header_cols)
-    same_as_header = " AND ".join(
-        f"coalesce(trim({c}), '') = {_literal_index(i)}" for i, c in enumerate(header_cols)
-    )
+    same_as_header = " AND ".join(f"coalesce(trim({c}), '') = {_literal_index(i)}" for i, c in enumerate(header_cols))
     first_cells = "coalesce(" + ", ".join(f"NULLIF(trim({c}), '')" for c in header_cols[: min(width, 4)]) + ")"
     key_col = cols.get(entity.primary_key or "") or next(
         (cols[f.name] for f in entity.fields if f.required and f.type not in (MONEY, NUMBER) and f.name in cols), None
@@ -146,10 +144,12 @@ def type_rows(
     # Each typed value is computed once; the reasons refer to it and to the raw cell.
     used = sorted(set(cols.values()), key=lambda c: int(c[1:]))
     outputs = ", ".join(
-        f"{_q('__v_' + f.name)} AS {_q(f.name)}" if f.name in cols else f"CAST(NULL AS {_sql_type(f.type)}) AS {_q(f.name)}"
+        f"{_q('__v_' + f.name)} AS {_q(f.name)}"
+        if f.name in cols
+        else f"CAST(NULL AS {_sql_type(f.type)}) AS {_q(f.name)}"
         for f in entity.fields
     )
-    inner = [t for t in typed if " AS \"__v_" in t]
+    inner = [t for t in typed if ' AS "__v_' in t]
     con.execute(
         f"CREATE TABLE {staged} AS SELECT _line, NULLIF({reason}, '') AS _reason, {outputs} FROM ("
         f"SELECT _line{''.join(', ' + c for c in used)}{''.join(', ' + t for t in inner)} "
@@ -194,9 +194,7 @@ def type_rows(
         {"source": ctx.source, "synced_at": ctx.synced_at, "file": ctx.file_label},
     )
     if "currency" in entity.field_names:
-        con.execute(
-            f"UPDATE {out_table} SET currency = upper(coalesce(currency, $cur))", {"cur": ctx.default_currency}
-        )
+        con.execute(f"UPDATE {out_table} SET currency = upper(coalesce(currency, $cur))", {"cur": ctx.default_currency})
     _apply_value_maps(con, out_table, ctx.values, entity.field_names)
     result.rows_loaded = con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]
     result.rows_superseded = result.rows_read - result.rows_skipped - result.rows_rejected - result.rows_loaded
@@ -211,15 +209,17 @@ def type_rows(
     return result
 
 
-def _apply_value_maps(con: duckdb.DuckDBPyConnection, table: str, values: dict[str, dict[str, str]],
-                      fields: tuple[str, ...]) -> None:
+def _apply_value_maps(
+    con: duckdb.DuckDBPyConnection, table: str, values: dict[str, dict[str, str]], fields: tuple[str, ...]
+) -> None:
     """Rewrite source vocabulary (`赢单` → `won`) per field, from the source's `values:` configuration."""
     for name, mapping in values.items():
         if name not in fields:
             raise KeyError(f"values: {name!r} is not a field of this entity; fields: {', '.join(fields)}")
         for raw, canonical in mapping.items():
-            con.execute(f'UPDATE {table} SET "{name}" = $to WHERE "{name}" = $from',
-                        {"to": str(canonical), "from": str(raw)})
+            con.execute(
+                f'UPDATE {table} SET "{name}" = $to WHERE "{name}" = $from', {"to": str(canonical), "from": str(raw)}
+            )
 
 
 _SKIP_WORDS = {
@@ -265,8 +265,13 @@ def _sql_type(kind: str) -> str:
 
 
 def _type_word(kind: str) -> str:
-    return {NUMBER: "not a number", MONEY: "not an amount", DATE: "not a valid date", TIMESTAMP: "not a valid date",
-            BOOL: "not yes/no"}[kind]
+    return {
+        NUMBER: "not a number",
+        MONEY: "not an amount",
+        DATE: "not a valid date",
+        TIMESTAMP: "not a valid date",
+        BOOL: "not yes/no",
+    }[kind]
 
 
 def _literal_index(i: int) -> str:

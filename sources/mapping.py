@@ -59,9 +59,7 @@ def map_headers(headers: tuple[str, ...], entity: str, explicit: dict[str, str] 
     unmapped = [h for pos, h in enumerate(headers) if h and pos not in taken]
     missing = [f.name for f in fields.fields if f.required and f.name not in columns]
     if missing:
-        wanted = "; ".join(
-            f"{m} (e.g. {', '.join(fields.field(m).synonyms[:3])})" for m in missing
-        )
+        wanted = "; ".join(f"{m} (e.g. {', '.join(fields.field(m).synonyms[:3])})" for m in missing)
         raise MappingError(
             f"no column for required {entity} field(s): {wanted}. Columns found: "
             f"{', '.join(h for h in headers if h) or 'none'}. Map them under `mapping:` in the source configuration."

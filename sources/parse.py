@@ -82,9 +82,7 @@ def text_sql(col: str) -> str:
 def number_sql(col: str) -> str:
     """The parsed number of a text column, NULL when it is empty or not a number."""
     s = f"trim(replace({col}, chr(160), ' '))"
-    core = (
-        f"regexp_replace({s}, '(US|HK|RMB|CNY|USD|EUR|GBP|JPY|CN)|[()（）\\s,，¥￥$€£元万亿%+\\-−]', '', 'g')"
-    )
+    core = f"regexp_replace({s}, '(US|HK|RMB|CNY|USD|EUR|GBP|JPY|CN)|[()（）\\s,，¥￥$€£元万亿%+\\-−]', '', 'g')"
     negative = (
         f"(regexp_matches({s}, '^[^0-9]*[-−]') OR regexp_matches({s}, '[-−]$') "
         f"OR regexp_matches({s}, '^[(（].*[)）]$'))"
@@ -110,9 +108,7 @@ def bool_sql(col: str) -> str:
 
 def clean_date_sql(col: str) -> str:
     """The date text with a trailing or leading weekday removed (`2018-01-01 Monday`, `2018年1月1日 星期一`)."""
-    return (
-        f"regexp_replace(regexp_replace(trim({col}), '{_WEEKDAY_PATTERN}', ''), '{_LEADING_WEEKDAY}', '')"
-    )
+    return f"regexp_replace(regexp_replace(trim({col}), '{_WEEKDAY_PATTERN}', ''), '{_LEADING_WEEKDAY}', '')"
 
 
 def _lit(fmt: str) -> str:
@@ -157,7 +153,9 @@ def choose_date_rule(
     ).fetchall()[0]
     live = [fmt for fmt, n in zip(DATE_FORMATS, sample_counts, strict=True) if n > 0]
     counts_sql = ", ".join(f"count(try_strptime(v, {_lit(fmt)}))" for fmt in live) or "0"
-    serial_sql = "count(CASE WHEN TRY_CAST(v AS DOUBLE) BETWEEN 1 AND 2958465 AND v SIMILAR TO '[0-9]+(\\.[0-9]+)?' THEN 1 END)"
+    serial_sql = (
+        "count(CASE WHEN TRY_CAST(v AS DOUBLE) BETWEEN 1 AND 2958465 AND v SIMILAR TO '[0-9]+(\\.[0-9]+)?' THEN 1 END)"
+    )
     row = con.execute(f"SELECT count(*), {counts_sql}, {serial_sql} FROM _date_values").fetchall()[0]
     con.execute("DROP TABLE _date_values")
     total, serial = row[0], row[-1]

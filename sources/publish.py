@@ -70,15 +70,26 @@ def build_snapshot(
         con.execute(
             "CREATE TABLE snap._snapshot AS SELECT $id AS snapshot_id, CAST($at AS TIMESTAMP) AS published_at, "
             "$currency AS currency, $tz AS timezone",
-            {"id": snapshot_id, "at": published_at, "currency": settings.business.currency,
-             "tz": settings.business.timezone},
+            {
+                "id": snapshot_id,
+                "at": published_at,
+                "currency": settings.business.currency,
+                "tz": settings.business.timezone,
+            },
         )
         status = pa.Table.from_pylist(
             sources_status,
-            schema=pa.schema([
-                ("name", pa.string()), ("entity", pa.string()), ("status", pa.string()), ("stale", pa.bool_()),
-                ("last_success_at", pa.timestamp("us")), ("rows", pa.int64()), ("error", pa.string()),
-            ]),
+            schema=pa.schema(
+                [
+                    ("name", pa.string()),
+                    ("entity", pa.string()),
+                    ("status", pa.string()),
+                    ("stale", pa.bool_()),
+                    ("last_success_at", pa.timestamp("us")),
+                    ("rows", pa.int64()),
+                    ("error", pa.string()),
+                ]
+            ),
         )
         con.register("sources_status_arrow", status)
         con.execute("CREATE TABLE snap._sources AS SELECT * FROM sources_status_arrow")

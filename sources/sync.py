@@ -96,8 +96,11 @@ def writer_lock(data_dir: Path, out: TextIO | None = None) -> Iterator[None]:
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "another process"
-            print(f"another sync is writing to {data_dir} ({holder}); waiting for it to finish…",
-                  file=out or sys.stderr, flush=True)
+            print(
+                f"another sync is writing to {data_dir} ({holder}); waiting for it to finish…",
+                file=out or sys.stderr,
+                flush=True,
+            )
             fcntl.flock(fh, fcntl.LOCK_EX)
         fh.seek(0)
         fh.truncate()
@@ -137,8 +140,9 @@ def all_sources(settings: Settings) -> list[Source]:
     return configured
 
 
-def run_sync(settings: Settings, only: list[str] | None = None, *, extra: list[Source] | None = None,
-             out: TextIO | None = None) -> SyncReport:
+def run_sync(
+    settings: Settings, only: list[str] | None = None, *, extra: list[Source] | None = None, out: TextIO | None = None
+) -> SyncReport:
     """Sync the configured sources (or `only` those), publish, and return the report.
 
     `extra` sources replace configured ones of the same name (an import of a new file under a configured name).
@@ -168,8 +172,9 @@ def _mark_interrupted(state: AppState) -> None:
             state.finish_run(run["id"], status="failed", error="interrupted (the process stopped before finishing)")
 
 
-def _sync_locked(con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source],
-                 only: list[str] | None, state: AppState) -> SyncReport:
+def _sync_locked(
+    con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source], only: list[str] | None, state: AppState
+) -> SyncReport:
     data_dir = settings.data_dir
     workdir = data_dir / "work"
     outcomes: list[SourceOutcome] = []
@@ -219,8 +224,9 @@ def _sync_locked(con: duckdb.DuckDBPyConnection, settings: Settings, sources: li
     return SyncReport(snapshot_id, outcomes)
 
 
-def _load_one(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, outcome: SourceOutcome,
-              workdir: Path) -> None:
+def _load_one(
+    con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, outcome: SourceOutcome, workdir: Path
+) -> None:
     connector = connector_for(source.kind)
     fingerprint = connector.fingerprint(source)
     config_hash = _config_hash(source)
@@ -272,8 +278,15 @@ def _load_one(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source
         con.execute(f"ALTER TABLE {load_table} RENAME TO {_table(source.name)}")
         con.execute(
             "INSERT OR REPLACE INTO _source_state VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [source.name, source.entity, source.kind, fingerprint, config_hash,
-             dt.datetime.now(dt.UTC).replace(tzinfo=None), result.rows_loaded],
+            [
+                source.name,
+                source.entity,
+                source.kind,
+                fingerprint,
+                config_hash,
+                dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                result.rows_loaded,
+            ],
         )
         con.execute("INSERT OR REPLACE INTO _state VALUES ('needs_publish', 'yes')")
         con.execute("COMMIT")
@@ -283,14 +296,16 @@ def _load_one(con: duckdb.DuckDBPyConnection, settings: Settings, source: Source
     outcome.status = "published"
 
 
-def _publish(con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source],
-             outcomes: list[SourceOutcome]) -> str:
+def _publish(
+    con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source], outcomes: list[SourceOutcome]
+) -> str:
     by_name = {o.name: o for o in outcomes}
     tables: dict[str, list[str]] = {}
     owner: dict[str, str] = {}
     status_rows = []
-    state_rows = {r[0]: r for r in con.execute(
-        "SELECT name, entity, last_success_at, rows FROM _source_state").fetchall()}
+    state_rows = {
+        r[0]: r for r in con.execute("SELECT name, entity, last_success_at, rows FROM _source_state").fetchall()
+    }
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     for source in sources:
         table = _table(source.name)
@@ -300,15 +315,17 @@ def _publish(con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[S
             tables.setdefault(source.entity, []).append(table)
             owner[table] = source.name
         status = outcome.status if outcome else "not_synced"
-        status_rows.append({
-            "name": source.name,
-            "entity": source.entity,
-            "status": status,
-            "stale": status in ("failed", "blocked") or not has_data,
-            "last_success_at": state_rows[source.name][2] if source.name in state_rows else None,
-            "rows": state_rows[source.name][3] if source.name in state_rows else 0,
-            "error": outcome.error if outcome else None,
-        })
+        status_rows.append(
+            {
+                "name": source.name,
+                "entity": source.entity,
+                "status": status,
+                "stale": status in ("failed", "blocked") or not has_data,
+                "last_success_at": state_rows[source.name][2] if source.name in state_rows else None,
+                "rows": state_rows[source.name][3] if source.name in state_rows else 0,
+                "error": outcome.error if outcome else None,
+            }
+        )
     snapshot_id, report = build_snapshot(con, settings, tables, owner, status_rows)
     for name, issues in report.issues.items():
         if name in by_name:

@@ -46,10 +46,13 @@ def cockpit_env(tmp_path, monkeypatch):
 def run_cli(module: str, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     """Run `python -m module args...` as a user would, in a subprocess."""
     full_env = {**os.environ, **(env or {})}
-    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args], cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=600
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"python -m {module} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}\n{proc.stdout}")
+        raise AssertionError(
+            f"python -m {module} {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}\n{proc.stdout}"
+        )
     return proc
 
 

@@ -131,8 +131,12 @@ def test_navigation_lists_exactly_the_pages_of_the_role(user, demo_env):
 def test_rep_sees_only_own_numbers(demo_env):
     cfg = settings()
     rep = load_users(cfg).get("rep")
-    everyone = query(["revenue"], __import__("metrics.scope", fromlist=["Scope"]).Scope.all(),
-                     start=cfg.today.replace(day=1), end=cfg.today).total("revenue")
+    everyone = query(
+        ["revenue"],
+        __import__("metrics.scope", fromlist=["Scope"]).Scope.all(),
+        start=cfg.today.replace(day=1),
+        end=cfg.today,
+    ).total("revenue")
     own = query(["revenue"], rep.scope, start=cfg.today.replace(day=1), end=cfg.today).total("revenue")
     assert 0 < own < everyone
     at = _app("rep").run()

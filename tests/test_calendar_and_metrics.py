@@ -61,8 +61,18 @@ def test_every_shipped_metric_is_portable_and_documented():
     for name, metric in catalog.metrics.items():
         assert metric.portable and metric.sql is None, name
         assert metric.label.zh and metric.label.en and metric.description.zh and metric.description.en, name
-    required = {"revenue", "orders", "gross_margin", "gross_margin_rate", "won_deals", "won_amount", "win_rate",
-                "deal_cycle_days", "new_customers", "target_attainment"}
+    required = {
+        "revenue",
+        "orders",
+        "gross_margin",
+        "gross_margin_rate",
+        "won_deals",
+        "won_amount",
+        "win_rate",
+        "deal_cycle_days",
+        "new_customers",
+        "target_attainment",
+    }
     assert required <= set(catalog.metrics)
 
 
@@ -71,7 +81,9 @@ def test_invalid_definition_names_file_and_field(tmp_path):
     defs = tmp_path / "definitions"
     models.mkdir()
     defs.mkdir()
-    (models / "orders.yml").write_text("name: orders\ntable: orders\ntime: order_day\ndimensions: {region: {column: region}}\n")
+    (models / "orders.yml").write_text(
+        "name: orders\ntable: orders\ntime: order_day\ndimensions: {region: {column: region}}\n"
+    )
     (defs / "bad.yml").write_text(
         "name: bad\nlabel: {zh: 坏, en: Bad}\ndescription: {zh: x, en: x}\nowner: me\ntype: ratio\nmodel: orders\n"
         "numerator: {agg: summ, column: amount}\ndenominator: {agg: sum, column: amount}\nformat: percent\n"
@@ -87,8 +99,9 @@ def test_query_requires_a_scope(demo_env):
 
 
 def test_empty_scope_sees_nothing_and_ratios_are_null(demo_env):
-    result = query(["revenue", "orders", "win_rate", "target_attainment"], Scope.of(), start=D(2026, 11, 1),
-                   end=D(2026, 11, 30))
+    result = query(
+        ["revenue", "orders", "win_rate", "target_attainment"], Scope.of(), start=D(2026, 11, 1), end=D(2026, 11, 30)
+    )
     row = result.records()[0]
     assert row["revenue"] == 0 and row["orders"] == 0
     assert row["win_rate"] is None and row["target_attainment"] is None  # zero denominators: no value
@@ -98,8 +111,10 @@ def test_scopes_of_teams_add_up_to_the_company(demo_env):
     everyone = query(["revenue"], Scope.all(), by=["team"], start=D(2026, 1, 1), end=D(2026, 11, 30))
     teams = [r["team"] for r in everyone.records() if r["team"]]
     total = query(["revenue"], Scope.all(), start=D(2026, 1, 1), end=D(2026, 11, 30)).total("revenue")
-    parts = sum(query(["revenue"], Scope.of(teams=[t]), start=D(2026, 1, 1), end=D(2026, 11, 30)).total("revenue")
-                for t in teams)
+    parts = sum(
+        query(["revenue"], Scope.of(teams=[t]), start=D(2026, 1, 1), end=D(2026, 11, 30)).total("revenue")
+        for t in teams
+    )
     unassigned = sum(r["revenue"] for r in everyone.records() if r["team"] is None)
     assert parts + unassigned == pytest.approx(total, rel=1e-9)
 

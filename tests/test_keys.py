@@ -34,11 +34,20 @@ def test_ambiguous_product_rows_stay_unmatched_and_are_reported(tmp_path, cockpi
     deals.write_text(
         "opportunity id,product,stage,amount,close date\nD1,GTXPro,Won,10,2024-01-02\nD2,MGSpecial,Won,5,2024-01-03\n"
     )
-    cockpit_env({"sources": [
-        {"name": "products", "entity": "products", "path": str(products), "schedule": "manual"},
-        {"name": "deals", "entity": "opportunities", "path": str(deals), "schedule": "manual",
-         "mapping": {"product_name": "product"}},
-    ]})
+    cockpit_env(
+        {
+            "sources": [
+                {"name": "products", "entity": "products", "path": str(products), "schedule": "manual"},
+                {
+                    "name": "deals",
+                    "entity": "opportunities",
+                    "path": str(deals),
+                    "schedule": "manual",
+                    "mapping": {"product_name": "product"},
+                },
+            ]
+        }
+    )
     assert sources_main(["sync", "--format", "json"]) == 0
     report = json.loads(capsys.readouterr().out)
     deals_report = next(s for s in report["sources"] if s["name"] == "deals")

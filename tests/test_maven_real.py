@@ -29,7 +29,10 @@ def test_won_deals_amount_and_win_rate_match_source_md(maven_env):
     assert round(row["win_rate"], 4) == 0.6315  # 4238 / 6711
     assert out["scope"] == "all"
     assert {c["name"]: c["format"] for c in out["columns"]} == {
-        "won_deals": "count", "won_amount": "money", "win_rate": "percent"}
+        "won_deals": "count",
+        "won_amount": "money",
+        "win_rate": "percent",
+    }
 
 
 def test_gtxpro_deals_matched_by_key_normalisation_and_reported(maven_env):
@@ -37,8 +40,9 @@ def test_gtxpro_deals_matched_by_key_normalisation_and_reported(maven_env):
     pipeline = next(s for s in sync["sources"] if s["name"] == "maven_pipeline")
     assert pipeline["rows_read"] == 8800 and pipeline["rows_loaded"] == 8800
     normalised = [i for i in pipeline["issues"] if i["kind"] == "key_normalised"]
-    assert normalised == [{"kind": "key_normalised", "detail": "opportunities.product: GTXPro → GTX Pro (1,480 rows)",
-                           "count": 1480}]
+    assert normalised == [
+        {"kind": "key_normalised", "detail": "opportunities.product: GTXPro → GTX Pro (1,480 rows)", "count": 1480}
+    ]
     assert not [i for i in pipeline["issues"] if i["kind"] in ("key_unmatched", "key_ambiguous")]
 
 
@@ -52,8 +56,9 @@ def test_won_amount_by_product_keeps_the_gtxpro_deals(maven_env):
 
 def test_win_rate_by_region_uses_the_reps_regional_office(maven_env):
     env, _ = maven_env
-    out = json.loads(run_cli("metrics", "query", "won_deals,win_rate", "--by", "region", "--format", "json",
-                             env=env).stdout)
+    out = json.loads(
+        run_cli("metrics", "query", "won_deals,win_rate", "--by", "region", "--format", "json", env=env).stdout
+    )
     rows = {r["region"]: r for r in out["rows"]}
     assert set(rows) == {"Central", "East", "West"}
     assert sum(r["won_deals"] for r in rows.values()) == 4238

@@ -45,11 +45,20 @@ def gbk_file(tmp_path):
 @pytest.fixture
 def empty_config(cockpit_env, tmp_path):
     # `shop_export` is configured so that its reject threshold admits this small file's two bad rows.
-    return cockpit_env({
-        "business": {"timezone": "Asia/Shanghai", "currency": "CNY"},
-        "sources": [{"name": "shop_export", "entity": "orders", "path": str(tmp_path / "销售明细.csv"),
-                     "reject_threshold": 0.5, "schedule": "manual"}],
-    })
+    return cockpit_env(
+        {
+            "business": {"timezone": "Asia/Shanghai", "currency": "CNY"},
+            "sources": [
+                {
+                    "name": "shop_export",
+                    "entity": "orders",
+                    "path": str(tmp_path / "销售明细.csv"),
+                    "reject_threshold": 0.5,
+                    "schedule": "manual",
+                }
+            ],
+        }
+    )
 
 
 def test_gbk_header_without_bom(gbk_file, empty_config, capsys):
@@ -70,8 +79,9 @@ def test_row_accounting_adds_up_with_totals_blank_and_repeated_header(gbk_file, 
     assert report["rows_loaded"] == 3  # SO001, SO002, SO004
     assert report["rows_rejected"] == 2  # SO003, SO005
     assert report["rows_skipped"] == 3
-    assert report["rows_read"] == (report["rows_loaded"] + report["rows_rejected"] + report["rows_superseded"]
-                                   + report["rows_skipped"])
+    assert report["rows_read"] == (
+        report["rows_loaded"] + report["rows_rejected"] + report["rows_superseded"] + report["rows_skipped"]
+    )
     kinds = {i["kind"]: i["count"] for i in report["issues"]}
     assert kinds["skipped_total"] == 1 and kinds["skipped_blank"] == 1 and kinds["skipped_repeated_header"] == 1
 
@@ -116,8 +126,9 @@ def test_reimport_under_same_source_name_replaces_rows(tmp_path, empty_config, c
 
 def test_utf8_bom_header_is_clean(tmp_path, empty_config, capsys):
     path = tmp_path / "bom.csv"
-    path.write_bytes("\ufeffRow ID,Order ID,Order Date,Sales\r\n1,X-1,1/2/2019,10\r\n2,X-2,1/13/2019,20\r\n"
-                     .encode("utf-8"))
+    path.write_bytes(
+        "\ufeffRow ID,Order ID,Order Date,Sales\r\n1,X-1,1/2/2019,10\r\n2,X-2,1/13/2019,20\r\n".encode("utf-8")
+    )
     report = _run(capsys, "check", str(path), "--as", "orders")
     assert report["mapping"]["line_id"] == "Row ID"  # not "\ufeffRow ID"
     assert report["rows_loaded"] == 2
@@ -131,3 +142,14 @@ def test_required_column_missing_names_the_field_and_the_headers(tmp_path, empty
     report = _run(capsys, "check", str(path), "--as", "orders")
     assert report["_exit"] == 1
     assert "order_date" in report["error"] and "amount" in report["error"] and "customer" in report["error"]
+
+
+def test_order_lines_without_quantity_are_sales_not_returns(tmp_path, empty_config, capsys):
+    # Regression: `amount < 0 OR quantity < 0` with no quantity column made is_return NULL, and `orders` was 0.
+    path = tmp_path / "no_qty.csv"
+    path.write_text("order id,order date,amount\nA1,2024-01-01,10\nA2,2024-01-02,-4\n", encoding="utf-8")
+    _run(capsys, "import", str(path), "--as", "orders", "--source", "no_qty")
+    con = duckdb.connect(str(current_snapshot(settings().data_dir).path), read_only=True)
+    rows = con.execute("SELECT order_id, is_return, is_cancelled FROM orders ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("A1", False, False), ("A2", True, False)]

@@ -65,17 +65,31 @@ class FileConnector:
             return None
         return f"{READER_VERSION}:{file_fingerprint(path)}"
 
-    def extract(self, con: duckdb.DuckDBPyConnection, source: Source, ctx: LoadContext, out_table: str,
-                workdir: Path) -> Extract:
+    def extract(
+        self, con: duckdb.DuckDBPyConnection, source: Source, ctx: LoadContext, out_table: str, workdir: Path
+    ) -> Extract:
         path = Path(source.path)
         raw_table = f"raw__{source.name}"
         raw, header, mapping, entity = inspect_file(
-            con, path, entity=source.entity, sheet=source.sheet, explicit=source.mapping, table=raw_table,
+            con,
+            path,
+            entity=source.entity,
+            sheet=source.sheet,
+            explicit=source.mapping,
+            table=raw_table,
             workdir=workdir,
         )
         blank_after = sum(1 for line in raw.blank_lines if line > header.line)
-        result = type_rows(con, raw_table, header, mapping, ctx, out_table,
-                           blank_lines_after_header=blank_after, malformed=raw.malformed)
+        result = type_rows(
+            con,
+            raw_table,
+            header,
+            mapping,
+            ctx,
+            out_table,
+            blank_lines_after_header=blank_after,
+            malformed=raw.malformed,
+        )
         con.execute(f"DROP TABLE IF EXISTS {raw_table}")
         details = {
             "file": str(path),

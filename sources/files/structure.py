@@ -13,8 +13,21 @@ from dataclasses import dataclass
 
 from sources.canonical import ENTITIES, header_index, normalise_header
 
-TOTAL_WORDS = ("总计", "合计", "小计", "总和", "共计", "汇总", "grand total", "subtotal", "sub-total", "sub total",
-               "total", "totals", "sum")
+TOTAL_WORDS = (
+    "总计",
+    "合计",
+    "小计",
+    "总和",
+    "共计",
+    "汇总",
+    "grand total",
+    "subtotal",
+    "sub-total",
+    "sub total",
+    "total",
+    "totals",
+    "sum",
+)
 TOTAL_PATTERN = r"^\s*(总计|合计|小计|总和|共计|汇总|(grand\s*total|sub[\s-]*total|totals?|sum)\b)"
 _PERIOD_HEADER = re.compile(
     r"^(\d{4}[-/年.]?\d{1,2}月?|\d{4}\s*[-/]?\s*q[1-4]|q[1-4]\s*\d{4}|\d{1,2}月|\d{4}年?|"

@@ -60,9 +60,27 @@ def documented_format(value: float | None, fmt: str) -> str:
 def cli_totals(data_dir: Path, start: str, end: str, user: str) -> dict:
     env = {**os.environ, "COCKPIT_CONFIG": str(ROOT / "examples" / "demo.yml"), "COCKPIT_DATA_DIR": str(data_dir)}
     proc = subprocess.run(
-        [sys.executable, "-m", "metrics", "query", ",".join(KPI_LABELS), "--from", start, "--to", end,
-         "--as-user", user, "--format", "json"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=True,
+        [
+            sys.executable,
+            "-m",
+            "metrics",
+            "query",
+            ",".join(KPI_LABELS),
+            "--from",
+            start,
+            "--to",
+            end,
+            "--as-user",
+            user,
+            "--format",
+            "json",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
     )
     out = json.loads(proc.stdout)
     formats = {c["name"]: c["format"] for c in out["columns"]}
