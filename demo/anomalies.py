@@ -1,7 +1,8 @@
 """The injected anomalies and the measurements written to ground_truth.json.
 
 - south-online-drop: 华南 × 电商 loses 70% of its orders for one week (a small segment: the total barely moves);
-- distributor-mix-margin: 经销商 takes extra bulk 电脑整机 orders for one month at its normal margin rate, so the
+- distributor-mix-margin: for one month part of the volume of the higher-margin channels (直销, 电商, 电话销售)
+  moves to 经销商 as bulk 电脑整机 orders at 经销商's normal margin rate: company revenue stays at its level, the
   company margin % drops while every channel's own margin % is unchanged;
 - erp-stale-day: the ERP export skipped one day (applied when the export is written).
 
@@ -22,6 +23,7 @@ from demo.orders import LIST_FEN, cny, draw_seconds
 DROP_REGION, DROP_CHANNEL = "华南", "电商"
 DROP_START, DROP_END, DROP_CHANGE = dt.date(2026, 10, 20), dt.date(2026, 10, 26), -0.7
 MIX_CHANNEL, MIX_MONTH, MIX_BASELINE_MONTHS = "经销商", "2026-08", ("2026-05", "2026-06", "2026-07")
+MIX_NEIGHBOUR_MONTHS = ("2026-07", "2026-09")  # company revenue in MIX_MONTH is brought to their mean level
 MIX_MARGIN_DROP = 0.03  # company gross margin % falls by 3 points in MIX_MONTH
 STALE_DAY = dt.date(2026, 11, 12)
 _REP_REGION = np.array([r.region for r in REPS], dtype=object)
@@ -31,8 +33,14 @@ def _day(d: dt.date) -> int:
     return (d - START_DATE).days
 
 
-def _month_of(day: np.ndarray) -> np.ndarray:
-    return (np.datetime64(START_DATE) + day.astype("timedelta64[D]")).astype("datetime64[M]").astype(str)
+def _month_index(day: np.ndarray) -> np.ndarray:
+    """Calendar month of each day index, counted from START_DATE's month (0)."""
+    months = (np.datetime64(START_DATE) + day.astype("timedelta64[D]")).astype("datetime64[M]")
+    return (months - np.datetime64(START_DATE, "M")).astype(np.int64)
+
+
+def _columns(months: tuple[str, ...]) -> np.ndarray:
+    return (np.array(months, dtype="datetime64[M]") - np.datetime64(START_DATE, "M")).astype(np.int64)
 
 
 def _segment_rows(lines: pd.DataFrame) -> np.ndarray:
@@ -70,28 +78,71 @@ def drop_segment(rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.nda
     return lines.loc[~in_window | keep].reset_index(drop=True)
 
 
-def _month_totals(lines: pd.DataFrame, usd_rate: np.ndarray, months: tuple[str, ...], channel: int | None):
-    live = ~lines["cancelled"].to_numpy() & np.isin(_month_of(lines["day"].to_numpy()), months)
-    if channel is not None:
-        live &= lines["channel"].to_numpy() == channel
-    revenue = cny(lines, "amount", usd_rate)[live].sum()
-    return revenue, revenue - cny(lines, "cost", usd_rate)[live].sum()
+def _channel_months(lines: pd.DataFrame, usd_rate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Revenue and gross profit in CNY of the live lines per channel (rows) and month (columns, `_month_index`)."""
+    month = _month_index(lines["day"].to_numpy())
+    n_months = int(month.max()) + 1
+    key = lines["channel"].to_numpy() * n_months + month
+    live = ~lines["cancelled"].to_numpy()
+    revenue = np.where(live, cny(lines, "amount", usd_rate), 0.0)
+    profit = revenue - np.where(live, cny(lines, "cost", usd_rate), 0.0)
+    size, shape = len(CHANNELS) * n_months, (len(CHANNELS), n_months)
+    return np.bincount(key, revenue, size).reshape(shape), np.bincount(key, profit, size).reshape(shape)
+
+
+def divert_orders(rng: np.random.Generator, lines: pd.DataFrame, usd_rate: np.ndarray) -> pd.DataFrame:
+    """Take the same share of every other channel's MIX_MONTH revenue away (whole orders, drawn at random).
+
+    `add_bulk_orders` later gives 经销商 the volume back as bulk orders; the share is solved so that company
+    revenue in the month is at the neighbouring months' mean level (MIX_NEIGHBOUR_MONTHS) when the company
+    margin % has dropped by MIX_MARGIN_DROP. Runs before the channel margins are calibrated, so every channel
+    keeps its margin % on the orders that remain.
+    """
+    dist = CHANNELS.index(MIX_CHANNEL)
+    others = np.arange(len(CHANNELS)) != dist
+    revenue, profit = _channel_months(lines, usd_rate)
+    level = profit.sum(axis=1) / revenue.sum(axis=1)  # after calibration each channel-month has about this rate
+    base = revenue[:, _columns(MIX_BASELINE_MONTHS)].sum(axis=1)
+    month = revenue[:, _columns((MIX_MONTH,))[0]]
+    target = (base * level).sum() / base.sum() - MIX_MARGIN_DROP
+    m_dist, m_other = level[dist], (month[others] * level[others]).sum() / month[others].sum()
+    total = revenue[:, _columns(MIX_NEIGHBOUR_MONTHS)].sum() / len(MIX_NEIGHBOUR_MONTHS)
+    # margin after = (kept·m_other + (total − kept)·m_dist) / total = target; kept = others' remaining revenue
+    kept = total * (target - m_dist) / (m_other - m_dist)
+    away = min(max(1 - kept / month[others].sum(), 0.0), 1.0)
+    order, channel = lines["order"].to_numpy(), lines["channel"].to_numpy()
+    in_month = _month_index(lines["day"].to_numpy()) == _columns((MIX_MONTH,))[0]
+    line_revenue = np.where(lines["cancelled"].to_numpy(), 0.0, cny(lines, "amount", usd_rate))
+    dropped = []
+    for c in range(len(CHANNELS)):
+        if c == dist:
+            continue
+        rows = in_month & (channel == c)
+        per_order = pd.Series(line_revenue[rows]).groupby(order[rows]).sum()
+        shuffled = rng.permutation(len(per_order))
+        n_away = int(np.searchsorted(np.cumsum(per_order.to_numpy()[shuffled]), away * per_order.sum()))
+        dropped.append(per_order.index.to_numpy()[shuffled[:n_away]])
+    drop = in_month.copy()
+    drop[in_month] = np.isin(order[in_month], np.concatenate(dropped))
+    return lines.loc[~drop].reset_index(drop=True)
 
 
 def add_bulk_orders(
     rng: np.random.Generator, lines: pd.DataFrame, customers: pd.DataFrame, usd_rate: np.ndarray, scale: float
 ) -> pd.DataFrame:
-    """Append bulk 电脑整机 orders of 经销商 customers in MIX_MONTH.
+    """Append bulk 电脑整机 orders of 经销商 customers in MIX_MONTH (the volume `divert_orders` took away).
 
     Bulk revenue X is solved so that the company margin % falls MIX_MARGIN_DROP below its level in the baseline
     months; the bulk lines' cost (project prices with vendor rebates) is set so that 经销商's own margin % in the
     month equals its baseline margin %.
     """
     dist = CHANNELS.index(MIX_CHANNEL)
-    r_base, p_base = _month_totals(lines, usd_rate, MIX_BASELINE_MONTHS, None)
-    rd_base, pd_base = _month_totals(lines, usd_rate, MIX_BASELINE_MONTHS, dist)
-    r_m, p_m = _month_totals(lines, usd_rate, (MIX_MONTH,), None)
-    rd_m, pd_m = _month_totals(lines, usd_rate, (MIX_MONTH,), dist)
+    revenue, profit = _channel_months(lines, usd_rate)
+    base, month = _columns(MIX_BASELINE_MONTHS), _columns((MIX_MONTH,))[0]
+    r_base, p_base = revenue[:, base].sum(), profit[:, base].sum()
+    rd_base, pd_base = revenue[dist, base].sum(), profit[dist, base].sum()
+    r_m, p_m = revenue[:, month].sum(), profit[:, month].sum()
+    rd_m, pd_m = revenue[dist, month], profit[dist, month]
     m_dist, target = pd_base / rd_base, p_base / r_base - MIX_MARGIN_DROP
     bulk_revenue = (p_m - pd_m + m_dist * rd_m - target * r_m) / (target - m_dist)
 
@@ -164,7 +215,15 @@ def measure(erp: pd.DataFrame, rep_region: dict[str, str], usd_rate_by_day: pd.S
         return 1 - frame["cost_cny"].sum() / revenue if revenue else float("nan")
 
     base, month = done[done["month"].isin(MIX_BASELINE_MONTHS)], done[done["month"] == MIX_MONTH]
+    neighbours = done[done["month"].isin(MIX_NEIGHBOUR_MONTHS)]
+    per_base_month = base.groupby("渠道")["revenue"].sum() / len(MIX_BASELINE_MONTHS)
     mix = {
+        "company_revenue_before": base["revenue"].sum() / len(MIX_BASELINE_MONTHS),
+        "company_revenue_neighbours": neighbours["revenue"].sum() / len(MIX_NEIGHBOUR_MONTHS),
+        "company_revenue_during": month["revenue"].sum(),
+        "channel_revenue_change": {
+            c: month.loc[month["渠道"] == c, "revenue"].sum() / per_base_month[c] - 1 for c in CHANNELS
+        },
         "company_margin_before": rate(base),
         "company_margin_during": rate(month),
         "channel_share_before": base.loc[base["渠道"] == MIX_CHANNEL, "revenue"].sum() / base["revenue"].sum(),

@@ -30,7 +30,7 @@ from demo.company import (
 from demo.customers import make_customers
 from demo.export import sha256, write_csv, write_xlsx
 
-GENERATOR_VERSION = "1"  # bump when the output changes on purpose; the code fingerprint catches the rest
+GENERATOR_VERSION = "2"  # bump when the output changes on purpose; the code fingerprint catches the rest
 MANIFEST = "MANIFEST.json"
 GROUND_TRUTH = "ground_truth.json"
 EXPORTS = (
@@ -106,6 +106,7 @@ def _simulate(rng: np.random.Generator, scale: float) -> dict:
     order_value = planning.mean_order_value(lines, customers, usd_rate)
     realised = planning.realised_revenue(lines, usd_rate)
     lines = anomalies.drop_segment(rng, lines, usd_rate)
+    lines = anomalies.divert_orders(rng, lines, usd_rate)
     stale_day = (anomalies.STALE_DAY - START_DATE).days
     lines = ledger.make_returns(rng, lines, stale_day)
     lines = orders.calibrate_channel_margins(rng, lines, usd_rate)
@@ -258,9 +259,17 @@ def ground_truth(measured: dict) -> dict:
                 "channel_share_before": r(mix["channel_share_before"]),
                 "channel_share_during": r(mix["channel_share_during"]),
                 "channel_margin_rate_change": {k: r(v) for k, v in mix["channel_margin_change"].items()},
-                "description": "经销商 share of revenue jumps (bulk low-margin orders); each channel's own margin rate "
-                "unchanged. 经销商渠道当月新增大批电脑整机订单，收入占比骤升，公司毛利率下降约3个百分点，"
-                "但各渠道自身毛利率不变（结构性变化）。",
+                "neighbour_months": list(a.MIX_NEIGHBOUR_MONTHS),
+                "company_revenue_before": r(mix["company_revenue_before"]),
+                "company_revenue_neighbours": r(mix["company_revenue_neighbours"]),
+                "company_revenue_during": r(mix["company_revenue_during"]),
+                "company_revenue_change_vs_neighbours": r(mix["company_revenue_during"] / mix["company_revenue_neighbours"] - 1),
+                "channel_revenue_change": {k: r(v) for k, v in mix["channel_revenue_change"].items()},
+                "description": "经销商 share of revenue jumps while company revenue stays at its usual level: part of the "
+                "volume of the higher-margin channels (直销, 电商, 电话销售) moves to 经销商 as bulk low-margin 电脑整机 "
+                "orders; each channel's own margin rate unchanged. 当月部分直销、电商、电话销售的采购转由经销商以电脑整机"
+                "批量订单承接，经销商收入占比骤升，其他渠道收入相应减少；公司总收入与相邻月份持平，公司毛利率下降约3个百分点，"
+                "但各渠道自身毛利率不变（纯结构性变化，不是收入异常）。",
             },
             {
                 "id": "erp-stale-day", "kind": "stale_source", "source": "erp_orders",

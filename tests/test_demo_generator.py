@@ -253,6 +253,53 @@ def test_crm_is_consistent(data: dict) -> None:
     assert ratio.between(0.7, 1.05).all(), ratio
 
 
+def test_won_and_lost_deals_spread_over_the_months(data: dict) -> None:
+    opp = data["crm_opportunities"]
+    closed = opp[opp["Stage"].isin(["赢单", "输单"])]
+    month = closed["Close Date"].str.slice(0, 7)
+    table = pd.DataFrame({"won": (closed["Stage"] == "赢单").groupby(month).sum(), "closed": month.value_counts()})
+    table["lost"], table["win_rate"] = table["closed"] - table["won"], table["won"] / table["closed"]
+    busy = table[table["closed"] >= 30]
+    print("won / win rate by close month: " + ", ".join(f"{m} {r.won:.0f} {r.win_rate:.0%}" for m, r in busy.iterrows()))
+    assert len(busy) == 35  # every month 2024-01..2026-11 closes deals
+    # no month stands out (the old generator put ~70% of the won deals on the first month of each quarter)
+    assert busy["won"].max() <= 2 * busy["won"].median() and busy["won"].min() >= busy["won"].median() / 2
+    assert busy["lost"].max() <= 2 * busy["lost"].median() and busy["lost"].min() >= busy["lost"].median() / 2
+    assert busy["win_rate"].between(0.5, 0.75).all() and busy["win_rate"].max() - busy["win_rate"].min() < 0.15
+    for stage in ("赢单", "输单"):
+        close = pd.to_datetime(closed.loc[closed["Stage"] == stage, "Close Date"])
+        in_quarter = ((close.dt.month - 1) % 3).value_counts(normalize=True)
+        assert in_quarter.between(0.25, 0.42).all(), (stage, in_quarter)
+        assert (close.dt.day_of_week < 5).all(), stage  # B2B deals close on working days
+        last_week, first_week = (close.dt.days_in_month - close.dt.day < 7).mean(), (close.dt.day <= 7).mean()
+        assert first_week < 7 / 30.44 < last_week < 0.4, (stage, first_week, last_week)  # a mild month-end push
+
+
+def test_close_dates_follow_the_stage_history(data: dict) -> None:
+    opp, history = data["crm_opportunities"], data["crm_stage_history"]
+    closed = opp[opp["Stage"].isin(["赢单", "输单"])].set_index("Opportunity ID")
+    rows = history[history["Opportunity ID"].isin(closed.index)]
+    last = rows.groupby("Opportunity ID").last().loc[closed.index]
+    assert (last["Stage"] == closed["Stage"]).all()
+    assert (last["Changed At"].str.slice(0, 10) == closed["Close Date"]).all()  # the outcome is entered on Close Date
+    latest = rows.groupby("Opportunity ID")["Changed At"].max().loc[closed.index].str.slice(0, 10)
+    assert (latest <= closed["Close Date"]).all()
+    first = history.groupby("Opportunity ID")["Changed At"].first().loc[opp["Opportunity ID"]].str.slice(0, 10)
+    assert (first.to_numpy() == opp["Created Date"].to_numpy()).all()
+    # a won deal closes just before the B2B orders it stands for (the month-end push moves some up to ~2 weeks)
+    won = opp[opp["Stage"] == "赢单"].set_index("Opportunity ID")
+    b2b = _completed_sales(data["erp"])
+    b2b = b2b[b2b["渠道"].isin(["直销", "经销商"])]
+    orders = won.reset_index().merge(b2b[["客户编号", "day"]], left_on="Account ID", right_on="客户编号")
+    first_order = orders[orders["day"] >= orders["Close Date"]].groupby("Opportunity ID")["day"].min()
+    gap = (pd.to_datetime(first_order.reindex(won.index)) - pd.to_datetime(won["Close Date"])).dt.days
+    assert (gap <= 5).mean() > 0.85 and (gap <= 14).mean() > 0.99
+    # the only won deals without a later order have it on the stale ERP day, which is missing from the export
+    stale = next(a for a in data["truth"]["anomalies"] if a["id"] == "erp-stale-day")["start"]
+    hidden = pd.to_datetime(won.loc[gap.isna(), "Close Date"])
+    assert len(hidden) < 10 and hidden.between(pd.Timestamp(stale) - pd.Timedelta(days=6), pd.Timestamp(stale)).all()
+
+
 def test_campaigns_leads_and_touchpoints_link_up(data: dict) -> None:
     leads, touches, opp = data["crm_leads"], data["crm_touchpoints"], data["crm_opportunities"]
     campaigns = data["campaigns"].set_index("活动编号")
@@ -350,6 +397,23 @@ def test_distributor_mix_margin(data: dict) -> None:
     assert all(abs(v) < 0.005 for v in changes.values())
     assert share["during"] - share["before"] > 0.15
     assert truth["company_margin_rate_during"] == pytest.approx(margin(during), abs=1e-5)
+    # a mix shift, not a revenue anomaly: company revenue stays at the level of the months around it
+    revenue = done.groupby(month)["revenue"].sum()
+    mix_month = pd.Period(truth["start"][:7], freq="M")
+    neighbours = revenue[[str(mix_month - 1), str(mix_month + 1)]].mean()
+    baseline = revenue[truth["baseline_months"]].mean()
+    print(f"revenue {revenue[str(mix_month)] / 1e6:.1f}M vs {neighbours / 1e6:.1f}M (neighbours), "
+          f"{baseline / 1e6:.1f}M (baseline months)")  # fmt: skip
+    assert abs(revenue[str(mix_month)] / neighbours - 1) < 0.1 and abs(revenue[str(mix_month)] / baseline - 1) < 0.1
+    assert truth["neighbour_months"] == [str(mix_month - 1), str(mix_month + 1)]
+    assert truth["company_revenue_during"] == pytest.approx(revenue[str(mix_month)], rel=1e-6)
+    assert truth["company_revenue_neighbours"] == pytest.approx(neighbours, rel=1e-6)
+    assert truth["company_revenue_before"] == pytest.approx(baseline, rel=1e-6)
+    # volume moved from the higher-margin channels to 经销商
+    by_channel = {n: f.groupby("渠道")["revenue"].sum() for n, f in (("before", before), ("during", during))}
+    moved = by_channel["during"] / (by_channel["before"] / len(truth["baseline_months"])) - 1
+    assert moved["经销商"] > 0.5 and (moved.drop("经销商") < -0.1).all(), moved
+    assert truth["channel_revenue_change"] == pytest.approx(moved.to_dict(), abs=1e-5)
     extra = during[(during["渠道"] == "经销商") & (during["单据类型"] == "销售")]
     assert extra.groupby("产品编号")["revenue"].sum().idxmax() in {f"P{i:03d}" for i in range(11, 21)}  # 电脑整机
 

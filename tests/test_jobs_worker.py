@@ -17,13 +17,24 @@ def test_worker_syncs_on_schedule_and_a_second_worker_refuses(tmp_path):
     export = tmp_path / "orders.csv"
     export.write_text("order id,order date,amount\nA1,2024-01-01,10\nA2,2024-01-02,20\n", encoding="utf-8")
     config = tmp_path / "worker.yml"
-    config.write_text(yaml.safe_dump({
-        "business": {"timezone": "Asia/Shanghai"},
-        "sources": [{"name": "shop", "entity": "orders", "path": str(export), "schedule": "every 10s"}],
-    }), encoding="utf-8")
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "business": {"timezone": "Asia/Shanghai"},
+                "sources": [{"name": "shop", "entity": "orders", "path": str(export), "schedule": "every 10s"}],
+            }
+        ),
+        encoding="utf-8",
+    )
     env = {**os.environ, "COCKPIT_CONFIG": str(config), "COCKPIT_DATA_DIR": str(tmp_path / "data")}
-    worker = subprocess.Popen([sys.executable, "-m", "jobs", "worker"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline and not (tmp_path / "data" / "CURRENT").exists():
