@@ -260,7 +260,9 @@ def test_won_and_lost_deals_spread_over_the_months(data: dict) -> None:
     table = pd.DataFrame({"won": (closed["Stage"] == "赢单").groupby(month).sum(), "closed": month.value_counts()})
     table["lost"], table["win_rate"] = table["closed"] - table["won"], table["won"] / table["closed"]
     busy = table[table["closed"] >= 30]
-    print("won / win rate by close month: " + ", ".join(f"{m} {r.won:.0f} {r.win_rate:.0%}" for m, r in busy.iterrows()))
+    print(
+        "won / win rate by close month: " + ", ".join(f"{m} {r.won:.0f} {r.win_rate:.0%}" for m, r in busy.iterrows())
+    )
     assert len(busy) == 35  # every month 2024-01..2026-11 closes deals
     # no month stands out (the old generator put ~70% of the won deals on the first month of each quarter)
     assert busy["won"].max() <= 2 * busy["won"].median() and busy["won"].min() >= busy["won"].median() / 2
