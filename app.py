@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from auth.login import AuthConfigError, check_startup, login, logout
+from auth.login import AuthConfigError, check_startup, login, logout, sign_in_page
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.layout import sidebar
 from jobs.inprocess import ensure_worker
 
+# Tables and charts never offer their own CSV download: exports go through cockpit_ui.export, which audits
+# them (also set in .streamlit/config.toml so that the very first run of a session has it).
+st.set_option("client.disableDataExport", True)
 st.set_page_config(page_title="销售驾驶舱 Sales Cockpit", page_icon=":material/speed:", layout="wide")
 st.session_state["_router_ran"] = True
 
@@ -22,6 +25,7 @@ try:
     users = check_startup(cfg)
 except AuthConfigError as exc:
     st.error(f"**{t('startup_refused')}**: {exc}")
+    st.navigation([st.Page(lambda: None, title=t("startup_refused"), url_path="refused")], position="hidden").run()
     st.stop()
 
 ensure_worker(cfg)
@@ -30,21 +34,24 @@ if cfg.demo:
 
 principal = login(cfg, users, lang=lang())
 if principal is None:
-    if cfg.demo:
-        with st.expander(t("demo_accounts"), expanded=True):
-            st.table(
-                {
-                    "用户 / user": list(users.users),
-                    "角色 / role": [", ".join(u.roles) for u in users.users.values()],
-                    "范围 / scope": [u.scope.label for u in users.users.values()],
-                }
-            )
-    st.navigation([st.Page(lambda: None, title=t("please_login"), url_path="login")], position="hidden").run()
+
+    def login_page() -> None:
+        sign_in_page(cfg, users, lang=lang())
+        if cfg.demo and cfg.auth.method == "password":
+            with st.expander(t("demo_accounts"), expanded=True):
+                st.table(
+                    {
+                        "用户 / user": list(users.users),
+                        "角色 / role": [", ".join(u.roles) for u in users.users.values()],
+                        "范围 / scope": [u.scope.label for u in users.users.values()],
+                    }
+                )
+
+    st.navigation([st.Page(login_page, title=t("please_login"), url_path="login")], position="hidden").run()
     st.stop()
 
 if sidebar(cfg, principal):
     logout(cfg, principal)
-    st.rerun()
 
 sections: dict[str, list[st.Page]] = {}
 section_titles = {"business": ("经营", "Business"), "data": ("数据", "Data"), "admin": ("管理", "Admin")}

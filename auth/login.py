@@ -1,90 +1,48 @@
-"""Login in the app: streamlit-authenticator draws the form and keeps the cookie; the rest is ours.
+"""Sign-in for the router: `login()` returns the signed-in user's Principal; `sign_in_page()` is the sign-in page.
 
-- The cookie is a JWT signed with the cookie key. Outside demo mode the app refuses to start when that key is
-  missing, is the library's default or is shorter than 32 bytes (anyone could forge a login otherwise). Demo
-  mode generates a key once per data directory.
-- Failed logins are counted in the app-state database; after `MAX_FAILURES` within `LOCK_WINDOW` the user is
-  locked out for the rest of the window, even with the right password.
-- Logout is recorded with its time; a cookie issued before the user's last logout is refused, so logging out
-  holds after a refresh (the library alone cannot revoke its JWT).
+Two methods, chosen by `auth.method` in the configuration:
+- `password` (default): streamlit-authenticator draws the form and keeps the cookie (a JWT signed with the
+  cookie key, lasting `SESSION_HOURS`); lockout, session lifetime and logout are ours (`auth.sessions`).
+- `oidc`: Streamlit's own `st.login` against an OpenID Connect provider (`auth.oidc`).
+Either way roles and scope come from the users file, and `logout()` holds after a refresh.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import secrets
-import time
-from pathlib import Path
-
 import jwt
 import streamlit as st
 
+from auth import clock, oidc, sessions
 from auth.principal import Principal
-from auth.users import Users, UsersFileError, demo_passwords_in_use, load_users
+from auth.startup import AuthConfigError, check_startup, cookie_key
+from auth.users import Users
 from core.appstate import AppState
 from core.config import Settings
-from core.secrets import secret
+
+__all__ = ["AuthConfigError", "check_startup", "login", "logout", "sign_in_page"]
 
 COOKIE_NAME = "cockpit_auth"
-COOKIE_EXPIRY_DAYS = 0.5
-MAX_FAILURES = 5
-LOCK_WINDOW = dt.timedelta(minutes=15)
-LIBRARY_DEFAULT_KEY = "some_key"
+COOKIE_EXPIRY_DAYS = sessions.SESSION_HOURS / 24
+FORM_KEY = "cockpit_login"
+_SESSION_KEYS = (
+    "name",
+    "username",
+    "authentication_status",
+    "email",
+    "roles",
+    "principal",
+    "_auth_form_login",
+    "_auth_issued_at",
+)
 
 
-class AuthConfigError(RuntimeError):
-    """The app must not start as configured; the message says what to set."""
+def _fields(lang: str) -> dict[str, str]:
+    if lang == "zh":
+        return {"Form name": "登录 销售驾驶舱", "Username": "用户名", "Password": "密码", "Login": "登录"}
+    return {"Form name": "Sign in to Sales Cockpit", "Username": "Username", "Password": "Password", "Login": "Sign in"}
 
 
-def cookie_key(settings: Settings) -> str:
-    """The cookie signing key: COCKPIT_COOKIE_KEY (env or secrets.toml); generated once in demo mode."""
-    key = secret("COCKPIT_COOKIE_KEY")
-    if key is None and settings.demo:
-        path = Path(settings.data_dir) / "demo_cookie_key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
-    if key is None:
-        raise AuthConfigError(
-            'COCKPIT_COOKIE_KEY is not set. Set it (at least 32 random bytes, e.g. `python -c "import secrets; '
-            'print(secrets.token_hex(32))"`) in the environment or .streamlit/secrets.toml; the app will not start '
-            "without it."
-        )
-    if key == LIBRARY_DEFAULT_KEY:
-        raise AuthConfigError(
-            "COCKPIT_COOKIE_KEY is streamlit-authenticator's default; anyone could forge a login. "
-            "Set a random key of at least 32 bytes."
-        )
-    if len(key.encode()) < 32:
-        raise AuthConfigError(f"COCKPIT_COOKIE_KEY is {len(key.encode())} bytes; use at least 32 random bytes.")
-    return key
-
-
-def check_startup(settings: Settings) -> Users:
-    """Everything that must hold before the app serves anyone; raises AuthConfigError with what to fix."""
-    cookie_key(settings)
-    try:
-        users = load_users(settings)
-    except UsersFileError as exc:
-        raise AuthConfigError(str(exc)) from exc
-    if not settings.demo:
-        path = Path(users.path)
-        stale = demo_passwords_in_use(str(path), path.stat().st_mtime)
-        if stale:
-            raise AuthConfigError(
-                f"users with the demo password outside demo mode: {', '.join(stale)}. Give them real passwords "
-                "(`python -m auth hash`) in the users file."
-            )
-    return users
-
-
-def is_locked(state: AppState, username: str) -> bool:
-    return state.failures_since_success(username, LOCK_WINDOW) >= MAX_FAILURES
-
-
-def _authenticator(settings: Settings, users: Users, state: AppState):  # noqa: ANN202
+def _authenticator(settings: Settings, users: Users, state: AppState):  # noqa: ANN202 - library type
     import streamlit_authenticator as stauth
 
     auth = stauth.Authenticate(
@@ -100,79 +58,59 @@ def _authenticator(settings: Settings, users: Users, state: AppState):  # noqa: 
 
     def checked(username: str, password: str) -> bool:
         # Lockout is counted in the app-state database: the library's own counter resets every run.
-        if username in users.users and is_locked(state, username):
+        if username in users.users and sessions.is_locked(state, username):
             st.session_state["_auth_locked"] = username
             state.audit(username, "login_locked")
             return False
         ok = bool(original(username, password))
-        state.record_login(username, ok)
-        state.audit(username, "login" if ok else "login_failed")
+        sessions.record_attempt(state, username, ok)
         st.session_state["_auth_form_login"] = ok
-        if not ok:
-            st.session_state["_auth_failed"] = username
-            if username in users.users and is_locked(state, username):
-                state.audit(username, "locked_out", failures=MAX_FAILURES)
+        if ok:
+            st.session_state["_auth_issued_at"] = clock.now()
+        elif username in users.users and sessions.is_locked(state, username):
+            st.session_state["_auth_locked"] = username
         return ok
 
     model.check_credentials = checked
     return auth
 
 
-def _revoked(settings: Settings, state: AppState, username: str) -> bool:
-    """True when the cookie that logged this session in was issued before the user's last logout."""
-    token = st.context.cookies.get(COOKIE_NAME) if hasattr(st, "context") else None
-    last = state.last_logout(username)
-    if last is None:
-        return False
+def _cookie_issued_at(settings: Settings) -> float | None:
+    """When the login cookie this session arrived with was issued (its expiry minus its lifetime)."""
+    token = st.context.cookies.get(COOKIE_NAME)
     if not token:
-        return True
+        return None
     try:
         claims = jwt.decode(token, cookie_key(settings), algorithms=["HS256"])
     except jwt.PyJWTError:
-        return True
-    issued = float(claims.get("exp_date", 0)) - COOKIE_EXPIRY_DAYS * 86400
-    return issued < last
+        return None
+    return float(claims.get("exp_date", 0)) - COOKIE_EXPIRY_DAYS * 86400
 
 
 def _clear_session() -> None:
-    for key in (
-        "name",
-        "username",
-        "authentication_status",
-        "email",
-        "roles",
-        "principal",
-        "_auth_form_login",
-        "_auth_verified",
-    ):
+    for key in _SESSION_KEYS:
         st.session_state[key] = None
 
 
-def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | None:
-    """Draw the login form when needed; return the Principal of the logged-in user, or None."""
+def _password_login(settings: Settings, users: Users, lang: str) -> Principal | None:
+    """The password sign-in: from the cookie, or by the form, which it draws when nobody is signed in.
+
+    The form is drawn here, before the navigation, not in the login page: a successful submit must let the
+    same run go on (the library writes the cookie with a component that a rerun would drop).
+    """
     state = AppState(settings.data_dir)
     auth = _authenticator(settings, users, state)
     st.session_state["_authenticator"] = auth
-    fields = (
-        {"Form name": "登录 销售驾驶舱", "Username": "用户名", "Password": "密码", "Login": "登录"}
-        if lang == "zh"
-        else {
-            "Form name": "Sign in to Sales Cockpit",
-            "Username": "Username",
-            "Password": "Password",
-            "Login": "Sign in",
-        }
-    )
     try:
-        auth.login(location="main", fields=fields, key="cockpit_login")
-    except Exception as exc:  # noqa: BLE001 - the library raises LoginError for unknown cookie users
+        auth.login(location="main", fields=_fields(lang), key=FORM_KEY)
+    except Exception as exc:  # noqa: BLE001 - the library raises LoginError for a cookie of an unknown user
         _clear_session()
+        st.session_state["logout"] = True
         st.error(str(exc))
         return None
     status = st.session_state.get("authentication_status")
     if status is False:
-        locked = st.session_state.pop("_auth_locked", None)
-        if locked:
+        if st.session_state.pop("_auth_locked", None):
             st.error(
                 "该账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
                 if lang == "zh"
@@ -184,31 +122,61 @@ def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | 
     if not status:
         return None
     username = st.session_state.get("username")
-    if username not in users.users:
+    issued = st.session_state.get("_auth_issued_at")
+    if issued is None:
+        # Signed in from the cookie in this session: refuse a locked account and a cookie issued before the
+        # user's last logout (the library cannot revoke its own JWT).
+        issued = _cookie_issued_at(settings)
+        if username in users.users and sessions.is_locked(state, username):
+            issued = None
+        st.session_state["_auth_issued_at"] = issued
+    if username not in users.users or not sessions.still_valid(state, username, issued):
+        # Checked on every run, so a logout elsewhere ends this session too.
         _clear_session()
+        st.session_state["logout"] = True  # the library ignores the cookie from now on in this session
+        auth.cookie_controller.delete_cookie()
+        auth.login(location="main", fields=_fields(lang), key=FORM_KEY)
         return None
-    if not st.session_state.get("_auth_form_login") and not st.session_state.get("_auth_verified"):
-        # Logged in from the cookie: refuse a cookie issued before the last logout, and a locked account.
-        if _revoked(settings, state, username) or is_locked(state, username):
-            auth.cookie_controller.delete_cookie()
-            _clear_session()
-            st.session_state["logout"] = None
-            st.rerun()
-        st.session_state["_auth_verified"] = True
-    principal = Principal.from_user(users.get(username))
+    return Principal.from_user(users.get(username))
+
+
+def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | None:
+    """The Principal of the signed-in user, or None (then the router runs `sign_in_page`).
+
+    Called on every run before the navigation is built, so a logout, an expired session or a user removed
+    from the users file ends the session at the next interaction. The password form is drawn here.
+    """
+    if settings.auth.method == "oidc":
+        principal = oidc.current(settings, users)
+    else:
+        principal = _password_login(settings, users, lang)
     st.session_state["principal"] = principal
     return principal
 
 
+def sign_in_page(settings: Settings, users: Users, *, lang: str = "zh") -> None:
+    """The rest of the sign-in page, run as the router's login page: "Sign in with <provider>" for OIDC.
+
+    It runs inside the navigation's page, so its button keeps its identity from the first run of a fresh
+    server on (widgets drawn before `st.navigation` change identity when the legacy pages/ mode ends, and the
+    first click would be lost).
+    """
+    if settings.auth.method == "oidc":
+        oidc.sign_in_page(settings, users, lang=lang)
+
+
 def logout(settings: Settings, principal: Principal) -> None:
-    """Log out for good: record the time (older cookies are refused from now on) and clear the session."""
+    """Sign out for good: every sign-in issued before now is refused from here on; ends this run."""
     state = AppState(settings.data_dir)
-    state.record_logout(principal.username, time.time())
-    state.audit(principal.username, "logout")
+    sessions.record_logout(state, principal.username, method=settings.auth.method)
+    if settings.auth.method == "oidc":
+        oidc.sign_out()
     auth = st.session_state.get("_authenticator")
     if auth is not None:
         try:
             auth.logout(location="unrendered")
-        except Exception:  # noqa: BLE001 - already logged out in the library's eyes
+        except Exception:  # noqa: BLE001 - already signed out in the library's eyes
             pass
     _clear_session()
+    st.session_state["logout"] = True
+    st.rerun()

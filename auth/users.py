@@ -5,14 +5,17 @@ users:
   director: {name: 周敏, email: d@x.cn, password: "$2b$12$...", roles: [director], scope: all}
   regional: {name: ..., password: ..., roles: [regional_manager], scope: {regions: [华东]}}
   rep:      {name: ..., password: ..., roles: [rep], rep_id: S001}      # scope defaults to reps: [S001]
+  wang:     {name: 王芳, email: wang@acme.cn, roles: [analyst], oidc_sub: "00u1ab"}   # OpenID Connect only
 ```
 Admin and analyst have `all` unless a scope restricts them. Passwords are stored as bcrypt hashes only
-(`python -m auth hash` prints one). Outside demo mode, a user whose password is still the demo password is
-refused.
+(`python -m auth hash` prints one); a user without one can sign in only through OpenID Connect, found by the
+`email` or `oidc_sub` the provider vouches for. Usernames are lower-case (the login form lower-cases what is
+typed). Outside demo mode, a user whose password is still the demo password is refused.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +26,8 @@ import yaml
 
 from auth.roles import ROLES
 from metrics.scope import Scope
+
+_USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 class UsersFileError(Exception):
@@ -39,10 +44,11 @@ class User:
     username: str
     name: str
     email: str
-    password_hash: str
+    password_hash: str | None
     roles: tuple[str, ...]
     scope: Scope
     rep_id: str | None = None
+    oidc_sub: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,19 @@ class Users:
                     "roles": list(u.roles),
                 }
                 for u in self.users.values()
+                if u.password_hash  # OIDC-only users have no password to check
             }
         }
+
+    def by_identity(self, claim: str, value: str | None) -> User | None:
+        """The user an OpenID Connect identity names: `email` (case-insensitive) or `sub` (the user's oidc_sub)."""
+        if not value:
+            return None
+        if claim == "email":
+            found = [u for u in self.users.values() if u.email and u.email.casefold() == value.casefold()]
+        else:
+            found = [u for u in self.users.values() if u.oidc_sub and u.oidc_sub == value]
+        return found[0] if len(found) == 1 else None
 
 
 def _scope(raw: Any, roles: tuple[str, ...], rep_id: str | None, where: str) -> Scope:
@@ -104,12 +121,23 @@ def parse_users(path: Path) -> Users:
         where = f"{path}: users.{username}"
         if not isinstance(spec, dict):
             raise UsersFileError(f"{where}: expected a mapping")
-        unknown = set(spec) - {"name", "email", "password", "roles", "scope", "rep_id"}
+        unknown = set(spec) - {"name", "email", "password", "roles", "scope", "rep_id", "oidc_sub"}
         if unknown:
             raise UsersFileError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-        password = str(spec.get("password", ""))
-        if not password.startswith(("$2a$", "$2b$", "$2y$")) or len(password) != 60:
-            raise UsersFileError(f"{where}.password: must be a bcrypt hash (make one with `python -m auth hash`)")
+        if not _USERNAME.fullmatch(str(username)):
+            raise UsersFileError(
+                f"{where}: a username is lower-case letters, digits and . _ - (the login form lower-cases input)"
+            )
+        password = spec.get("password")
+        if password is not None:
+            password = str(password)
+            if not password.startswith(("$2a$", "$2b$", "$2y$")) or len(password) != 60:
+                raise UsersFileError(f"{where}.password: must be a bcrypt hash (make one with `python -m auth hash`)")
+        elif not spec.get("email") and not spec.get("oidc_sub"):
+            raise UsersFileError(
+                f"{where}.password: a user without a password signs in through OpenID Connect and needs an email "
+                "or oidc_sub"
+            )
         roles = tuple(spec.get("roles") or ())
         bad = [r for r in roles if r not in ROLES]
         if not roles or bad:
@@ -125,6 +153,7 @@ def parse_users(path: Path) -> Users:
             roles=roles,
             scope=_scope(spec.get("scope"), roles, rep_id, where + ".scope"),
             rep_id=rep_id,
+            oidc_sub=str(spec["oidc_sub"]) if spec.get("oidc_sub") is not None else None,
         )
     return Users(path, users)
 
@@ -155,4 +184,8 @@ def check_password(password: str, password_hash: str) -> bool:
 def demo_passwords_in_use(path: str, mtime: float) -> tuple[str, ...]:
     """Users whose password is still `demo-<username>` (refused outside demo mode)."""
     users = parse_users(Path(path))
-    return tuple(u.username for u in users.users.values() if check_password(f"demo-{u.username}", u.password_hash))
+    return tuple(
+        u.username
+        for u in users.users.values()
+        if u.password_hash and check_password(f"demo-{u.username}", u.password_hash)
+    )

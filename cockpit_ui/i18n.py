@@ -43,6 +43,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "language": ("Language / 语言", "Language / 语言"),
     "demo_accounts": ("演示账号（密码为 demo-用户名）", "Demo accounts (password: demo-<username>)"),
     "startup_refused": ("驾驶舱无法启动", "The cockpit cannot start"),
+    "export_csv": ("导出 CSV", "Export CSV"),
+    "export_excel": ("导出 Excel", "Export Excel"),
+    "team_table": ("各团队明细", "Teams in detail"),
+    "revenue": ("销售额", "Revenue"),
+    "attainment": ("目标达成率", "Attainment"),
+    "audit_action": ("操作", "Action"),
+    "audit_user": ("用户", "User"),
+    "nothing_recorded": ("暂无记录。", "Nothing recorded yet."),
 }
 
 

@@ -1,4 +1,4 @@
-"""Operational state shared by the app and the worker: sync runs, rejected rows, logins, logouts, audit log.
+"""Operational state shared by the app and the worker: sync runs, rejected rows, logins, logouts, audit log, inbox.
 
 A small transactional database (SQLite through SQLAlchemy) under COCKPIT_DATA_DIR. Analytical data never
 lives here; it lives in snapshots.
@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -113,6 +114,26 @@ ad_hoc_sources = Table(
 )
 
 
+inbox_items = Table(
+    "inbox_items",
+    metadata,
+    Column("id", String, primary_key=True),  # the folder name under inbox/<stage>/
+    Column("file_name", String, nullable=False),
+    Column("sha256", String),
+    Column("size", Integer),
+    Column("source", String),
+    Column("entity", String),
+    Column("sheet", String),
+    Column("status", String, nullable=False, index=True),  # staged | queued | loading | published | blocked | failed
+    Column("uploaded_by", String),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("snapshot_id", String),
+    Column("error", Text),
+    Column("report", JSON),
+)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
@@ -152,6 +173,36 @@ class AppState:
         with self.engine.begin() as con:
             con.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(finished_at=_now(), **values))
 
+    def update_run(self, run_id: int, **values: Any) -> None:
+        """Record what a run has done so far (counts, issues, details) while it is still running."""
+        with self.engine.begin() as con:
+            con.execute(update(sync_runs).where(sync_runs.c.id == run_id).values(**values))
+
+    def interrupt_running(self, keep: set[int] | frozenset[int] = frozenset()) -> list[int]:
+        """Mark runs left 'running' by a killed process as failed (except `keep`); returns their ids.
+
+        Only call it holding the writer lock: then no run of this data directory can really be running.
+        """
+        reason = "interrupted: the process stopped before the run finished; the next sync recovered"
+        with self.engine.begin() as con:
+            ids = [
+                r[0]
+                for r in con.execute(select(sync_runs.c.id).where(sync_runs.c.status == "running"))
+                if r[0] not in keep
+            ]
+            if ids:
+                con.execute(
+                    update(sync_runs)
+                    .where(sync_runs.c.id.in_(ids))
+                    .values(status="failed", error=reason, finished_at=_now())
+                )
+        return ids
+
+    def run(self, run_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as con:
+            row = con.execute(select(sync_runs).where(sync_runs.c.id == run_id)).first()
+        return dict(row._mapping) if row else None
+
     def add_rejects(self, run_id: int, source: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
@@ -187,19 +238,45 @@ class AppState:
             row = con.execute(query).first()
         return dict(row._mapping) if row else None
 
-    def rejects(self, run_id: int, limit: int = 1000) -> list[dict[str, Any]]:
-        query = select(rejected_rows).where(rejected_rows.c.run_id == run_id).order_by(rejected_rows.c.id).limit(limit)
+    def rejects(self, run_id: int, limit: int = 1000, offset: int = 0) -> list[dict[str, Any]]:
+        """Rejected rows of one run in file order (reason, file, line, raw values), one page at a time."""
+        query = (
+            select(rejected_rows)
+            .where(rejected_rows.c.run_id == run_id)
+            .order_by(rejected_rows.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
         with self.engine.connect() as con:
             return [dict(r._mapping) for r in con.execute(query)]
 
-    # ---- logins --------------------------------------------------------------------------------------
-    def record_login(self, username: str, success: bool) -> None:
-        with self.engine.begin() as con:
-            con.execute(insert(login_attempts).values(username=username, at=_now(), success=int(success)))
+    def count_rejects(self, run_id: int) -> int:
+        with self.engine.connect() as con:
+            return con.execute(
+                select(func.count()).select_from(rejected_rows).where(rejected_rows.c.run_id == run_id)
+            ).scalar_one()
 
-    def failures_since_success(self, username: str, window: dt.timedelta) -> int:
-        """Failed logins of `username` in the window, after its last successful login."""
-        since = _now() - window
+    def latest_load(self, source: str) -> dict[str, Any] | None:
+        """The latest run of `source` that read rows (published, blocked, or interrupted after reading)."""
+        query = (
+            select(sync_runs)
+            .where(sync_runs.c.source == source, sync_runs.c.rows_read > 0)
+            .order_by(sync_runs.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as con:
+            row = con.execute(query).first()
+        return dict(row._mapping) if row else None
+
+    # ---- logins --------------------------------------------------------------------------------------
+    def record_login(self, username: str, success: bool, at: dt.datetime | None = None) -> None:
+        """One login attempt; `at` (naive UTC) defaults to now (tests pass the auth module's clock)."""
+        with self.engine.begin() as con:
+            con.execute(insert(login_attempts).values(username=username, at=at or _now(), success=int(success)))
+
+    def failures_since_success(self, username: str, window: dt.timedelta, now: dt.datetime | None = None) -> int:
+        """Failed logins of `username` in the window ending `now` (naive UTC), after its last successful login."""
+        since = (now or _now()) - window
         with self.engine.connect() as con:
             last_ok = con.execute(
                 select(func.max(login_attempts.c.at)).where(
@@ -214,6 +291,14 @@ class AppState:
                     login_attempts.c.at > start,
                 )
             ).scalar_one()
+
+    def clear_login_failures(self, username: str) -> int:
+        """Forget `username`'s failed logins (an admin unlocking the account; the audit log keeps them)."""
+        with self.engine.begin() as con:
+            result = con.execute(
+                delete(login_attempts).where(login_attempts.c.username == username, login_attempts.c.success == 0)
+            )
+            return result.rowcount
 
     def record_logout(self, username: str, at: float) -> None:
         with self.engine.begin() as con:
@@ -265,3 +350,36 @@ class AppState:
     def ad_hoc_sources(self) -> list[dict[str, Any]]:
         with self.engine.connect() as con:
             return [dict(r._mapping) for r in con.execute(select(ad_hoc_sources).order_by(ad_hoc_sources.c.name))]
+
+    def ad_hoc_source(self, name: str) -> dict[str, Any] | None:
+        with self.engine.connect() as con:
+            row = con.execute(select(ad_hoc_sources).where(ad_hoc_sources.c.name == name)).first()
+        return dict(row._mapping) if row else None
+
+    def drop_ad_hoc_source(self, name: str) -> None:
+        with self.engine.begin() as con:
+            con.execute(delete(ad_hoc_sources).where(ad_hoc_sources.c.name == name))
+
+    # ---- inbox (files uploaded on the data-health page, loaded by the worker) -----------------------
+    def save_inbox_item(self, item_id: str, **values: Any) -> None:
+        """Create or update one inbox item; `status` moves staged → queued → loading → published|blocked|failed."""
+        with self.engine.begin() as con:
+            exists = con.execute(select(inbox_items.c.id).where(inbox_items.c.id == item_id)).first()
+            values["updated_at"] = _now()
+            if exists:
+                con.execute(update(inbox_items).where(inbox_items.c.id == item_id).values(**values))
+            else:
+                con.execute(insert(inbox_items).values(id=item_id, created_at=values["updated_at"], **values))
+
+    def inbox_item(self, item_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as con:
+            row = con.execute(select(inbox_items).where(inbox_items.c.id == item_id)).first()
+        return dict(row._mapping) if row else None
+
+    def inbox_items(self, limit: int = 50, statuses: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Inbox items, newest first (optionally only those in `statuses`)."""
+        query = select(inbox_items).order_by(inbox_items.c.created_at.desc(), inbox_items.c.id.desc()).limit(limit)
+        if statuses:
+            query = query.where(inbox_items.c.status.in_(statuses))
+        with self.engine.connect() as con:
+            return [dict(r._mapping) for r in con.execute(query)]

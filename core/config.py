@@ -135,6 +135,18 @@ class Stages(_Strict):
     lost: list[str] = Field(default_factory=lambda: ["Lost", "Closed Lost", "输单", "丢单"])
 
 
+class Auth(_Strict):
+    """How people sign in (README "Sign-in"): users-file passwords, or OpenID Connect through `st.login`.
+
+    Roles and scopes always come from the users file; with `oidc` the provider only proves who someone is.
+    """
+
+    method: Literal["password", "oidc"] = "password"
+    provider: str | None = None  # oidc: the [auth.<provider>] block of secrets.toml; None = the [auth] block
+    provider_label: str | None = None  # oidc: the button reads "Sign in with <label>"
+    match: Literal["email", "sub"] = "email"  # oidc: the claim that finds the user (users' email or oidc_sub)
+
+
 class Settings(_Strict):
     """The validated configuration."""
 
@@ -146,6 +158,7 @@ class Settings(_Strict):
     stages: Stages = Field(default_factory=Stages)
     new_customer_rule: Literal["first_order", "first_won_deal"] = "first_order"
     alerts: dict[str, Any] = Field(default_factory=dict)
+    auth: Auth = Field(default_factory=Auth)
     # Filled in by the loader, not by the user:
     config_path: Path = DEMO_CONFIG
     data_dir: Path = PROJECT_ROOT / "data"

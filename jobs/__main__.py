@@ -42,7 +42,14 @@ def _run(what: str) -> int:
         json.dump(report.as_dict(), sys.stdout, ensure_ascii=False, indent=2, default=str)
         print()
         return 0 if report.ok else 1
-    print(f"error: unknown job {what!r}; jobs: sync", file=sys.stderr)
+    if what == "inbox":
+        from sources.inbox import process_inbox
+
+        handled = process_inbox(cfg)
+        json.dump({"items": handled}, sys.stdout, ensure_ascii=False, indent=2, default=str)
+        print()
+        return 0 if all(h["status"] == "published" for h in handled) else 1
+    print(f"error: unknown job {what!r}; jobs: sync, inbox", file=sys.stderr)
     return 2
 
 
@@ -74,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("worker", help="run the scheduler (one per data directory)")
     p_run = sub.add_parser("run", help="run one job now")
-    p_run.add_argument("what", choices=["sync"])
+    p_run.add_argument("what", choices=["sync", "inbox"])
     p_status = sub.add_parser("status", help="scheduled jobs, next and last runs")
     p_status.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args(argv)

@@ -1,4 +1,5 @@
-"""The one scheduler: each source's sync on its schedule (sync → publish; detect and notify come later).
+"""The one scheduler: each source's sync on its schedule (sync → publish; detect and notify come later), and the
+inbox job that loads files uploaded on the data-health page (every INBOX_SECONDS).
 
 APScheduler 3 runs in one process only (`python -m jobs worker`); a lock file under COCKPIT_DATA_DIR makes a
 second worker refuse to start. Job ids are explicit, `replace_existing=True`, `coalesce=True`,
@@ -28,6 +29,8 @@ from sources.sync import all_sources, run_sync
 
 log = logging.getLogger("cockpit.jobs")
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 900}
+INBOX_JOB = "inbox"
+INBOX_SECONDS = 10
 
 
 class WorkerRunningError(RuntimeError):
@@ -79,6 +82,26 @@ def sync_job(config_path: str, names: list[str], job: str) -> None:
     state.save_job(job, last_run=started, last_status=status, last_error=error)
 
 
+def inbox_job(config_path: str) -> None:
+    """Import the files confirmed on the data-health page (a module-level callable, as APScheduler wants)."""
+    from core.config import load_settings
+    from sources.inbox import process_inbox
+
+    cfg = load_settings(Path(config_path))
+    state = AppState(cfg.data_dir)
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    try:
+        handled = process_inbox(cfg)
+    except Exception as exc:  # noqa: BLE001 - recorded, the scheduler keeps running
+        log.exception("inbox job failed")
+        state.save_job(INBOX_JOB, last_run=started, last_status="failed", last_error=f"{type(exc).__name__}: {exc}")
+        return
+    bad = [f"{h['file']}: {h['error'] or h['status']}" for h in handled if h["status"] != "published"]
+    state.save_job(
+        INBOX_JOB, last_run=started, last_status="partial" if bad else "ok", last_error="; ".join(bad) or None
+    )
+
+
 def plan(cfg: Settings) -> dict[str, tuple[str, list[str]]]:
     """job id → (schedule text, source names) for every scheduled source."""
     groups: dict[str, tuple[str, list[str]]] = {}
@@ -110,6 +133,16 @@ def add_jobs(scheduler: BaseScheduler, cfg: Settings) -> list[str]:
             next_run_time=dt.datetime.now(dt.UTC),
         )
         ids.append(job)
+    scheduler.add_job(
+        inbox_job,
+        IntervalTrigger(seconds=INBOX_SECONDS, timezone=cfg.business.timezone),
+        id=INBOX_JOB,
+        name="load files uploaded on the data-health page",
+        args=[str(cfg.config_path)],
+        replace_existing=True,
+        misfire_grace_time=60,
+    )
+    ids.append(INBOX_JOB)
     return ids
 
 

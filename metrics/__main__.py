@@ -16,7 +16,7 @@ from core.config import ConfigError, settings
 from core.warehouse import NoSnapshotError
 from metrics.compiler import QueryError
 from metrics.formatting import format_delta_pct, format_value
-from metrics.query import QueryResult, query
+from metrics.query import COMPARES, QueryResult, query
 from metrics.scope import Scope
 from metrics.spec import SpecError, load_catalog
 
@@ -82,6 +82,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "direction": m.direction,
                 "owner": m.owner,
                 "dimensions": catalog.allowed_dimensions(name),
+                "params": {
+                    k: {"default": p.default, "kind": p.kind, "description": p.description} for k, p in m.params.items()
+                },
+                "portable": m.portable,
             }
         )
     if args.format == "json":
@@ -92,6 +96,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"{r['name']:<22} {r['label']['zh']} / {r['label']['en']}  [{r['type']}, {r['format']}]")
         print(f"    口径: {r['description']['zh']}")
         print(f"    by: {', '.join(r['dimensions'])}")
+        if r["params"]:
+            defaults = ", ".join(f"{k}={p['default']}" for k, p in r["params"].items())
+            print(f"    params: {defaults}")
     return 0
 
 
@@ -174,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p_query.add_argument("--from", dest="start")
     p_query.add_argument("--to", dest="end")
     p_query.add_argument("--where", action="append")
-    p_query.add_argument("--compare", action="append", choices=("previous", "last_year"))
+    p_query.add_argument("--compare", action="append", choices=COMPARES)
     p_query.add_argument("--param", action="append")
     p_query.add_argument("--as-user", dest="as_user")
     p_query.add_argument("--format", choices=("table", "csv", "json"), default="table")

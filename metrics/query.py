@@ -1,18 +1,17 @@
 """The one query API every page, export, alert and CLI call uses: `query(metrics, scope, ...)`.
 
-Base metrics are grouped by (model, time column) and compiled to one Ibis expression each, run on the
-snapshot, then joined on the requested dimensions and period. Ratios and derived metrics are computed after
-the join; a zero or missing denominator gives no value (None), never inf, NaN or 0. An empty bucket is 0 for
-counts and sums and None for ratios. Comparisons re-run the query on the comparison range and join it back.
+Base metrics are planned into compiled Ibis expressions (`metrics.kinds.plan`), run on the snapshot, then
+joined on the requested dimensions and period. Ratios, conversions and derived metrics are computed after the
+join; a zero or missing denominator gives no value (None), never inf, NaN or 0. An empty bucket is 0 for
+counts and sums and None for ratios. Comparisons (`metrics.compare`) re-run the query on another range and
+join it back. `run_metrics` is the same computation on any Ibis backend (DuckDB, PostgreSQL).
 """
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
-import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import ibis
@@ -22,11 +21,15 @@ from core.calendar import GRAINS, BusinessCalendar
 from core.config import Settings
 from core.config import settings as current_settings
 from core.warehouse import Snapshot, current_snapshot
-from metrics.compiler import QueryError, compile_model
+from metrics.catalog import Catalog, load_catalog
+from metrics.compiler import Ask, QueryError
+from metrics.finish import finish
+from metrics.kinds import compile_group, plan
+from metrics.params import resolve_params
 from metrics.scope import Scope
-from metrics.spec import Catalog, MetricSpec, derived_inputs, load_catalog
+from metrics.spec import MetricSpec
 
-COMPARES = ("previous", "last_year")
+COMPARES = ("previous", "last_year", "mtd_last_year", "qtd_last_year", "ytd_last_year", "target_pace")
 
 
 @dataclass
@@ -62,20 +65,14 @@ class QueryResult:
 
     def records(self) -> list[dict[str, Any]]:
         """Rows as JSON-safe dicts: None for no value (never NaN or Infinity)."""
-        rows = []
-        for record in self.frame.to_dict(orient="records"):
-            clean = {}
-            for key, value in record.items():
-                clean[key] = _json_value(value)
-            rows.append(clean)
-        return rows
+        return [{k: json_value(v) for k, v in r.items()} for r in self.frame.to_dict(orient="records")]
 
     def to_json(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of.isoformat(),
             "snapshot_id": self.snapshot_id,
             "scope": self.scope.label,
-            "params": self.params,
+            "params": {k: json_value(v) for k, v in self.params.items()},
             "columns": self.columns(),
             "rows": self.records(),
         }
@@ -84,38 +81,35 @@ class QueryResult:
         """The single value of a metric in a result without dimensions or grain."""
         if len(self.frame) != 1:
             raise ValueError("total() needs a result with one row (no --by, no --grain)")
-        return _json_value(self.frame.iloc[0][metric])
+        return json_value(self.frame.iloc[0][metric])
 
 
-def _json_value(value: Any) -> Any:
-    if value is None:
+def json_value(value: Any) -> Any:
+    """A value as JSON writes it: None for no value, ISO dates, plain Python numbers."""
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
     if hasattr(value, "item"):
-        return _json_value(value.item())
+        return json_value(value.item())
     return value
 
 
-def _time_column(metric: MetricSpec, catalog: Catalog) -> str:
-    return metric.time or catalog.models[metric.model].time
-
-
-def _validate(
+def validate(
     catalog: Catalog,
     names: list[str],
     by: list[str],
     where: dict[str, list[str]],
     grain: str | None,
     compare: tuple[str, ...],
-    params: dict[str, Any],
 ) -> list[MetricSpec]:
+    """The metric specs asked for; a QueryError naming what is allowed when the ask cannot be answered."""
     metrics = [catalog.metric(n) for n in names]
     if grain is not None and grain not in GRAINS:
         raise QueryError(f"unknown grain {grain!r}; grains: {', '.join(GRAINS)}")
@@ -129,71 +123,51 @@ def _validate(
                 raise QueryError(
                     f"dimension {dim!r} is not allowed for metric {metric.name}; allowed: {', '.join(allowed)}"
                 )
-    declared = {k for m in metrics for b in catalog.base_metrics(m.name) for k in (*m.params, *b.params)}
-    unknown = sorted(set(params) - declared)
-    if unknown:
-        raise QueryError(
-            f"unknown parameter(s) {', '.join(unknown)}; parameters: {', '.join(sorted(declared)) or 'none'}"
-        )
     return metrics
 
 
-def _run_models(
-    snapshot: Snapshot,
-    catalog: Catalog,
-    metrics: list[MetricSpec],
-    scope: Scope,
-    by: list[str],
-    grain: str | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    where: dict[str, list[str]],
-    calendar: BusinessCalendar,
-) -> pd.DataFrame:
-    groups: dict[tuple[str, str], list[MetricSpec]] = {}
-    for metric in metrics:
-        for base in catalog.base_metrics(metric.name):
-            key = (base.model, _time_column(base, catalog))
-            if base not in groups.setdefault(key, []):
-                groups[key].append(base)
-    cursor = snapshot.cursor()
-    backend = ibis.duckdb.from_connection(cursor)
-    frames: list[pd.DataFrame] = []
-    keys: list[str] = (["period"] if grain else []) + [k for d in by for k in _dim_keys(catalog, metrics, d)]
-    try:
-        for (model_name, time_col), bases in groups.items():
-            model = catalog.models[model_name]
-            compiled = compile_model(
-                backend.table(model.table),
-                model,
-                time_col,
-                bases,
-                scope=scope,
-                by=by,
-                grain=grain,
-                start=start,
-                end=end,
-                where=where,
-                calendar=calendar,
-            )
-            frame = backend.execute(compiled.expr)
-            frames.append(_normalise_keys(frame, keys))
-    finally:
-        cursor.close()
-    if not frames:
-        return pd.DataFrame(columns=keys)
-    out = frames[0]
-    for frame in frames[1:]:
-        out = out.merge(frame, on=keys, how="outer") if keys else pd.concat([out, frame], axis=1)
-    return out
+@dataclass(frozen=True)
+class Runner:
+    """Runs asks for one set of metrics on one Ibis backend (a snapshot's DuckDB, or PostgreSQL)."""
+
+    backend: Any
+    catalog: Catalog
+    specs: tuple[MetricSpec, ...]
+    params: dict[str, dict[str, Any]]
+    _tables: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def table(self, name: str) -> Any:
+        """The backend's table `name`, looked up once per runner (each lookup reads the schema)."""
+        if name not in self._tables:
+            self._tables[name] = self.backend.table(name)
+        return self._tables[name]
+
+    def keys(self, ask: Ask) -> list[str]:
+        return (["period"] if ask.grain else []) + [k for d in ask.by for k in dim_keys(self.catalog, self.specs, d)]
+
+    def frame(self, ask: Ask) -> pd.DataFrame:
+        """Finished metric values for one ask: keys, then one column per requested metric."""
+        keys = self.keys(ask)
+        frames = []
+        for group in plan(self.catalog, list(self.specs)):
+            group_params = {k: v for m in group.metrics for k, v in self.params[m.name].items()}
+            compiled = compile_group(self.table, group, replace(ask, params=group_params))
+            frames.append(_normalise_keys(self.backend.execute(compiled.expr), keys))
+        raw = pd.DataFrame(columns=keys)
+        if frames:
+            raw = frames[0]
+            for other in frames[1:]:
+                raw = raw.merge(other, on=keys, how="outer") if keys else pd.concat([raw, other], axis=1)
+        return finish(raw, self.catalog, list(self.specs), keys, ask)
 
 
-def _dim_keys(catalog: Catalog, metrics: list[MetricSpec], dim: str) -> list[str]:
+def dim_keys(catalog: Catalog, metrics: tuple[MetricSpec, ...] | list[MetricSpec], dim: str) -> list[str]:
     """`dim`, plus `dim_id` when every model the metrics read has an id for it."""
-    ids = []
-    for metric in metrics:
-        for base in catalog.base_metrics(metric.name):
-            ids.append(catalog.models[base.model].dimensions[dim].id is not None)
+    ids = [
+        catalog.models[base.model].dimensions[dim].id is not None
+        for metric in metrics
+        for base in catalog.base_metrics(metric.name)
+    ]
     return [dim, f"{dim}_id"] if ids and all(ids) else [dim]
 
 
@@ -201,84 +175,37 @@ def _normalise_keys(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     frame = frame.copy()
     if "period" in frame.columns:
         frame["period"] = pd.to_datetime(frame["period"]).dt.date
-    extra = [c for c in frame.columns if c.endswith("_id") and c not in keys]
-    frame = frame.drop(columns=extra)
+    frame = frame.drop(columns=[c for c in frame.columns if c.endswith("_id") and c not in keys])
     for key in keys:
         if key != "period" and key in frame.columns:
             frame[key] = frame[key].astype(object).where(frame[key].notna(), None)
     return frame
 
 
-_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: None}
+def run_metrics(
+    backend: Any,
+    catalog: Catalog,
+    names: list[str],
+    ask: Ask,
+    *,
+    params: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Metric values on any Ibis backend holding the published tables (no comparisons)."""
+    specs = validate(catalog, names, list(ask.by), dict(ask.where), ask.grain, ())
+    resolved = resolve_params(catalog, specs, params or {}, settings or current_settings())
+    return Runner(backend, catalog, tuple(specs), resolved).frame(ask)
 
 
-def _evaluate(expr: str, values: dict[str, pd.Series]) -> pd.Series:
-    """Evaluate a derived metric's arithmetic on columns; division by zero or by nothing gives None."""
-    tree = ast.parse(expr, mode="eval").body
-
-    def walk(node: ast.AST) -> Any:
-        if isinstance(node, ast.Name):
-            return values[node.id].astype("float64")
-        if isinstance(node, ast.Constant):
-            return float(node.value)
-        if isinstance(node, ast.UnaryOp):
-            return -walk(node.operand)
-        if isinstance(node, ast.BinOp):
-            left, right = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Div):
-                if isinstance(right, pd.Series):
-                    right = right.where(right != 0)
-                elif right == 0:
-                    right = float("nan")
-                return left / right
-            return _OPS[type(node.op)](left, right)
-        raise QueryError(f"unsupported expression {expr!r}")
-
-    return walk(tree)
-
-
-def _finish(frame: pd.DataFrame, catalog: Catalog, metrics: list[MetricSpec], keys: list[str]) -> pd.DataFrame:
-    """Turn measure columns into metric values, in the requested order."""
-    out = frame.copy()
-    bases = {b.name: b for m in metrics for b in catalog.base_metrics(m.name)}
-    for base in bases.values():
-        if base.type == "ratio":
-            num, den = out[f"{base.name}__num"].astype("float64"), out[f"{base.name}__den"].astype("float64")
-            out[base.name] = (num.fillna(0) / den.where(den != 0)).where(den.notna())
-        elif (
-            base.format in ("money", "count")
-            and base.measure
-            and base.measure.agg in ("sum", "count", "count_distinct")
-        ):
-            out[base.name] = out[base.name].astype("float64").fillna(0)
-        else:
-            out[base.name] = out[base.name].astype("float64")
-    for metric in metrics:
-        if metric.type == "derived":
-            inputs = {n: out[n] for n in derived_inputs(metric.expr or "")}
-            out[metric.name] = _evaluate(metric.expr or "", inputs)
-    columns = keys + [m.name for m in metrics]
-    out = out[columns]
-    for metric in metrics:
-        if metric.format == "count":
-            out[metric.name] = out[metric.name].round().astype("Int64")
-    if keys:
-        out = out.sort_values(keys, na_position="last", kind="stable").reset_index(drop=True)
-    return out
-
-
-def data_range(snapshot: Snapshot, catalog: Catalog, metric: MetricSpec) -> tuple[dt.date | None, dt.date | None]:
-    """First and last date of a metric's time column in the snapshot (for comparisons without a range)."""
-    base = catalog.base_metrics(metric.name)[0]
-    model = catalog.models[base.model]
-    cursor = snapshot.cursor()
-    try:
-        backend = ibis.duckdb.from_connection(cursor)
-        table = backend.table(model.table)
-        col = table[_time_column(base, catalog)].cast("date")
-        row = backend.execute(table.aggregate(lo=col.min(), hi=col.max()))
-    finally:
-        cursor.close()
+def data_range(runner: Runner, metric: MetricSpec) -> tuple[dt.date | None, dt.date | None]:
+    """First and last date of a metric's time column (for comparisons and to-date values without a range)."""
+    bases = [b for b in runner.catalog.base_metrics(metric.name) if not b.snapshot]
+    if not bases:
+        return None, None
+    base = bases[0]
+    table = runner.table(runner.catalog.models[base.model].table)
+    column = table[runner.catalog.time_column(base)].cast("date")
+    row = runner.backend.execute(table.aggregate(lo=column.min(), hi=column.max()))
     lo, hi = row.iloc[0]["lo"], row.iloc[0]["hi"]
     return (None if pd.isna(lo) else pd.Timestamp(lo).date(), None if pd.isna(hi) else pd.Timestamp(hi).date())
 
@@ -301,87 +228,47 @@ def query(
     """Answer metrics for one scope. `scope` is required: pass `Scope.all()` deliberately for every row.
 
     Dates are inclusive business-calendar days. `by` lists dimensions (CONTRACTS.md names); `grain` adds a
-    `period` column; `where` maps a dimension to accepted labels or ids; `compare` adds `__previous`,
-    `__delta`, `__delta_pct` (or `__last_year`...) columns.
+    `period` column; `where` maps a dimension to accepted labels or ids; `params` sets metric parameters
+    (defaults in each metric's YAML); `compare` adds columns per kind (README "Comparison columns"):
+    `previous`, `last_year`, `mtd_last_year`, `qtd_last_year`, `ytd_last_year`, `target_pace`.
     """
     if not isinstance(scope, Scope):
         raise TypeError("query() needs a metrics.scope.Scope; use Scope.all() to ask for every row deliberately")
     names = [metrics] if isinstance(metrics, str) else list(metrics)
-    by, where, params = list(by or []), dict(where or {}), dict(params or {})
-    compare = tuple(compare)
+    by, where, compare = list(by or []), dict(where or {}), tuple(compare)
     cfg = settings or current_settings()
     catalog = catalog or load_catalog()
-    specs = _validate(catalog, names, by, where, grain, compare, params)
+    specs = validate(catalog, names, by, where, grain, compare)
+    resolved = resolve_params(catalog, specs, dict(params or {}), cfg)
     snapshot = snapshot or current_snapshot(cfg.data_dir)
     calendar = BusinessCalendar.from_settings(cfg.business)
-    keys = (["period"] if grain else []) + [k for d in by for k in _dim_keys(catalog, specs, d)]
-    raw = _run_models(snapshot, catalog, specs, scope, by, grain, start, end, where, calendar)
-    frame = _finish(raw, catalog, specs, keys)
-    if grain:
-        frame.insert(1, "period_label", [calendar.period_label(p, grain) for p in frame["period"]])
-    for kind in compare:
-        frame = _add_comparison(
-            frame, kind, snapshot, catalog, specs, scope, by, grain, start, end, where, calendar, keys
-        )
-    return QueryResult(frame, specs, by, grain, start, end, snapshot.published_at, snapshot.id, scope, params, compare)
-
-
-def _add_comparison(
-    frame: pd.DataFrame,
-    kind: str,
-    snapshot: Snapshot,
-    catalog: Catalog,
-    specs: list[MetricSpec],
-    scope: Scope,
-    by: list[str],
-    grain: str | None,
-    start: dt.date | None,
-    end: dt.date | None,
-    where: dict[str, list[str]],
-    calendar: BusinessCalendar,
-    keys: list[str],
-) -> pd.DataFrame:
-    if start is None or end is None:
-        lo, hi = data_range(snapshot, catalog, specs[0])
-        start, end = start or lo, end or hi
-        if start is None or end is None:
-            return frame
-    if kind == "previous":
-        if grain:
-            c_start = calendar.period_start(start, grain)
-            c_start = calendar.period_start(c_start - dt.timedelta(days=1), grain)
-            c_end = calendar.period_start(end, grain) - dt.timedelta(days=1)
-        else:
-            c_start, c_end = calendar.previous_range(start, end)
-    else:
-        c_start, c_end = calendar.last_year_range(start, end, grain)
-    raw = _run_models(snapshot, catalog, specs, scope, by, grain, c_start, c_end, where, calendar)
-    other = _finish(raw, catalog, specs, keys)
-    if grain:
-        if kind == "previous":
-            other["period"] = [calendar.next_period(p, grain) for p in other["period"]]
-        elif grain in ("day", "week"):
-            other["period"] = [p + dt.timedelta(days=364) for p in other["period"]]
-        else:
-            other["period"] = [calendar.period_start(_plus_year(p), grain) for p in other["period"]]
-    suffix = "previous" if kind == "previous" else "last_year"
-    rename = {m.name: f"{m.name}__{suffix}" for m in specs}
-    other = other.rename(columns=rename)[keys + list(rename.values())]
-    merged = frame.merge(other, on=keys, how="left") if keys else pd.concat([frame, other], axis=1)
-    for metric in specs:
-        cur = merged[metric.name].astype("float64")
-        prev = merged[f"{metric.name}__{suffix}"].astype("float64")
-        if metric.format in ("money", "count") and metric.type == "simple":
-            prev = prev.fillna(0)
-            merged[f"{metric.name}__{suffix}"] = prev
-        tail = "" if kind == "previous" else "_last_year"
-        merged[f"{metric.name}__delta{tail}"] = cur - prev
-        merged[f"{metric.name}__delta_pct{tail}"] = (cur - prev) / prev.abs().where(prev != 0)
-    return merged
-
-
-def _plus_year(day: dt.date) -> dt.date:
+    ask = Ask(scope, tuple(by), grain, start, end, where, calendar)
+    cursor = snapshot.cursor()
     try:
-        return day.replace(year=day.year + 1)
-    except ValueError:
-        return day.replace(year=day.year + 1, day=28)
+        runner = Runner(ibis.duckdb.from_connection(cursor), catalog, tuple(specs), resolved)
+        ask = _anchor_to_date(runner, ask, specs)
+        frame = runner.frame(ask)
+        if grain:
+            frame.insert(1, "period_label", [calendar.period_label(p, grain) for p in frame["period"]])
+        from metrics.compare import add_comparison
+
+        for kind in compare:
+            frame = add_comparison(frame, kind, runner, ask, today=cfg.today)
+    finally:
+        cursor.close()
+    effective = {k: v for m in specs for b in catalog.base_metrics(m.name) for k, v in resolved[b.name].items()}
+    return QueryResult(
+        frame, specs, by, grain, start, end, snapshot.published_at, snapshot.id, scope, effective, compare
+    )
+
+
+def _anchor_to_date(runner: Runner, ask: Ask, specs: list[MetricSpec]) -> Ask:
+    """A year-to-date metric without --to is read up to the last day of its data, not over every year."""
+    needs_end = any(
+        b.grain_to_date for m in specs for b in runner.catalog.base_metrics(m.name) if b.type == "cumulative"
+    )
+    if not needs_end or ask.end is not None or ask.grain is not None:
+        return ask
+    ends = [data_range(runner, m)[1] for m in specs]
+    ends = [e for e in ends if e is not None]
+    return replace(ask, end=max(ends)) if ends else ask

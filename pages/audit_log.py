@@ -2,22 +2,37 @@ from cockpit_ui.guard import require
 
 principal = require("audit_log")
 
-# 审计日志 Audit log (admins) — logins, failed logins, lockouts, logouts, exports and admin actions, newest
-# first, from the app-state database.
+# 审计日志 Audit log (admins) — sign-ins, failed sign-ins, lockouts, sign-outs, refused identities, exports and
+# admin actions, newest first, from the app-state database; filtered by action and by user, and exportable
+# (the export is itself audited).
 
 import pandas as pd
 import streamlit as st
 
 from cockpit_ui.data import app_settings
-from cockpit_ui.i18n import lang
+from cockpit_ui.export import export_buttons
+from cockpit_ui.i18n import lang, t
 from core.appstate import AppState
 
 cfg = app_settings()
 st.title("审计日志" if lang() == "zh" else "Audit log")
-entries = AppState(cfg.data_dir).audit_entries(limit=1000)
+entries = AppState(cfg.data_dir).audit_entries(limit=5000)
 if not entries:
-    st.info("暂无记录。" if lang() == "zh" else "Nothing recorded yet.")
-else:
-    frame = pd.DataFrame(entries)[["at", "username", "action", "detail"]]
-    frame["detail"] = frame["detail"].astype(str)
-    st.dataframe(frame, hide_index=True, width="stretch")
+    st.info(t("nothing_recorded"))
+    st.stop()
+
+frame = pd.DataFrame(entries)[["at", "username", "action", "detail"]]
+frame["username"] = frame["username"].fillna("")
+frame["detail"] = frame["detail"].map(lambda d: "" if d in (None, {}) else ", ".join(f"{k}={v}" for k, v in d.items()))
+with st.container(horizontal=True, key="audit_filters"):
+    actions = st.multiselect(t("audit_action"), sorted(frame["action"].unique()), key="audit_action")
+    names = st.multiselect(t("audit_user"), sorted(n for n in frame["username"].unique() if n), key="audit_user")
+shown = frame
+if actions:
+    shown = shown[shown["action"].isin(actions)]
+if names:
+    shown = shown[shown["username"].isin(names)]
+shown = shown.reset_index(drop=True)
+st.caption(f"{len(shown):,} / {len(frame):,}")
+st.dataframe(shown, hide_index=True, width="stretch", key="audit_table")
+export_buttons(shown, what="audit_log", principal=principal, cfg=cfg, key="audit_table")

@@ -4,8 +4,8 @@ principal = require("overview")
 
 # 经营总览 Overview — the director's one screen.
 # A row of KPI cards for the chosen period (value, change against the previous period, sparkline, 口径 on
-# hover), the revenue trend of the last twelve months against target, and target attainment by team — every
-# number from the metric layer, for the signed-in user's scope only.
+# hover), the revenue trend of the last twelve months against target, and target attainment by team with the
+# team table and its CSV/Excel export — every number from the metric layer, for the signed-in user's scope only.
 
 import datetime as dt
 
@@ -13,6 +13,7 @@ import streamlit as st
 
 from cockpit_ui.charts import attainment_bars, revenue_trend
 from cockpit_ui.data import app_settings, live_snapshot, metric_answer
+from cockpit_ui.export import export_buttons
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.kpi import kpi_card
 from cockpit_ui.layout import as_of_stamp
@@ -91,3 +92,20 @@ with right:
             key="attainment",
             on_select="rerun",
         )
+
+team_rows = frame[["team", "revenue", "revenue_target", "target_attainment"]].reset_index(drop=True)
+if not team_rows.empty:
+    st.subheader(t("team_table"))
+    st.dataframe(
+        team_rows,
+        hide_index=True,
+        width="stretch",
+        key="team_table",
+        column_config={
+            "team": st.column_config.TextColumn(t("team")),
+            "revenue": st.column_config.NumberColumn(t("revenue"), format="localized"),
+            "revenue_target": st.column_config.NumberColumn(t("target"), format="localized"),
+            "target_attainment": st.column_config.NumberColumn(t("attainment"), format="percent"),
+        },
+    )
+    export_buttons(team_rows, what="overview_teams", principal=principal, cfg=cfg, key="team_table")

@@ -2,31 +2,50 @@ from cockpit_ui.guard import require
 
 principal = require("users")
 
-# 用户与权限 Users (admins) — who can sign in, with which roles, which pages and which rows. Users are kept in
-# the users file named by the configuration; passwords are bcrypt hashes (`python -m auth hash`).
+# 用户与权限 Users (admins) — who can sign in, how (password, OpenID Connect), with which roles, pages and
+# rows, and whether the account is locked after failed sign-ins. Users are kept in the users file named by the
+# configuration; passwords are bcrypt hashes (`python -m auth hash`). Unlocking an account is audited.
 
 import pandas as pd
 import streamlit as st
 
 from auth.roles import pages_for
+from auth.sessions import is_locked
 from auth.users import load_users
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang
+from core.appstate import AppState
 
 cfg = app_settings()
 zh = lang() == "zh"
+state = AppState(cfg.data_dir)
 st.title("用户与权限" if zh else "Users and access")
 users = load_users(cfg)
 st.caption(f"{users.path}")
+locked = [u.username for u in users.users.values() if is_locked(state, u.username)]
 rows = [
     {
         "user": u.username,
         "name": u.name,
+        "email": u.email,
         "roles": ", ".join(u.roles),
         "scope": u.scope.label,
         "rep id": u.rep_id or "",
+        "sign-in": cfg.auth.method
+        if (u.password_hash if cfg.auth.method == "password" else u.email or u.oidc_sub)
+        else "—",
+        "locked": u.username in locked,
         "pages": ", ".join(p.key for p in pages_for(u.roles)),
     }
     for u in users.users.values()
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="users_table")
+
+if locked:
+    st.subheader("解锁账号" if zh else "Unlock an account")
+    with st.container(horizontal=True, vertical_alignment="bottom", key="unlock_row"):
+        target = st.selectbox("账号" if zh else "Account", locked, key="unlock_user")
+        if st.button("解锁" if zh else "Unlock", key="unlock_button", icon=":material/lock_open:"):
+            cleared = state.clear_login_failures(target)
+            state.audit(principal.username, "admin_unlock", user=target, failures_cleared=cleared)
+            st.rerun()

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from core.appstate import AppState
-from core.config import ENTITIES, ConfigError, Source, settings
+from core.config import ENTITIES, ConfigError, Settings, Source, settings
 from sources.sync import SourceOutcome, run_sync
 
 
@@ -96,15 +96,23 @@ def _detect_entity(args: argparse.Namespace) -> str:
         return entity
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
-    """Read the file exactly as a sync would, in a throw-away staging database, and report; writes nothing."""
-    cfg = settings()
-    from core.config import Settings  # noqa: F401
+def check_file(
+    cfg: Settings, file: Path | str, *, entity: str | None = None, sheet: str | None = None, source: str | None = None
+) -> dict:
+    """What `python -m sources check` reports for a file (the import JSON, status `checked`); writes nothing.
+
+    With `source` naming a configured source, the file is read with that source's mapping and options, as an
+    import under that name would read it. The data-health page's upload calls this.
+    """
     from sources.sync import _load_one
 
+    args = argparse.Namespace(file=str(file), as_entity=entity, sheet=sheet, source=source)
     entity = _detect_entity(args)
-    source = _file_source(args, entity)
-    outcome = SourceOutcome(source.name, entity)
+    spec = _file_source(args, entity)
+    if any(s.name == spec.name for s in cfg.sources):
+        configured = cfg.source(spec.name)
+        spec = configured.model_copy(update={"path": spec.path, "sheet": sheet or configured.sheet})
+    outcome = SourceOutcome(spec.name, entity)
     with tempfile.TemporaryDirectory() as tmp:
         con = duckdb.connect(str(Path(tmp) / "check.duckdb"))
         con.execute(
@@ -113,7 +121,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         )
         con.execute("CREATE TABLE _state (key VARCHAR PRIMARY KEY, value VARCHAR)")
         try:
-            _load_one(con, cfg, source, outcome, Path(tmp))
+            _load_one(con, cfg, spec, outcome, Path(tmp))
             if outcome.status == "published":
                 outcome.status = "checked"
         except Exception as exc:  # noqa: BLE001 - reported to the user
@@ -121,26 +129,43 @@ def _cmd_check(args: argparse.Namespace) -> int:
             outcome.error = str(exc)
         con.close()
     outcome.details.pop("_rejects", None)
-    report = outcome.as_dict(with_details=True)
+    return outcome.as_dict(with_details=True)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Read the file exactly as a sync would, in a throw-away staging database, and report; writes nothing."""
+    report = check_file(settings(), args.file, entity=args.as_entity, sheet=args.sheet)
     _emit(report if args.format == "json" else {"snapshot_id": None, "sources": [report]}, args.format)
-    return 0 if outcome.status == "checked" else 1
+    return 0 if report["status"] == "checked" else 1
+
+
+def import_file(
+    cfg: Settings, file: Path | str, *, entity: str | None = None, sheet: str | None = None, source: str | None = None
+) -> dict:
+    """`python -m sources import`: load a file as a source (named after it, or `source`) and publish.
+
+    Importing again under the same source name replaces that source's rows. Returns the import JSON. The inbox
+    worker (files uploaded on the data-health page) calls this.
+    """
+    args = argparse.Namespace(file=str(file), as_entity=entity, sheet=sheet, source=source)
+    entity = _detect_entity(args)
+    spec = _file_source(args, entity)
+    configured = any(s.name == spec.name for s in cfg.sources)
+    if configured:
+        base = cfg.source(spec.name)
+        spec = base.model_copy(update={"path": spec.path, "sheet": sheet or base.sheet})
+    else:
+        AppState(cfg.data_dir).save_ad_hoc_source(spec.name, json.loads(spec.model_dump_json()))
+    report = run_sync(cfg, [spec.name], extra=[spec] if configured else None)
+    outcome = next(s for s in report.sources if s.name == spec.name)
+    outcome.details.pop("_rejects", None)
+    return {"snapshot_id": report.snapshot_id, **outcome.as_dict(with_details=True)}
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    cfg = settings()
-    entity = _detect_entity(args)
-    source = _file_source(args, entity)
-    if any(s.name == source.name for s in cfg.sources):
-        configured = cfg.source(source.name)
-        source = configured.model_copy(update={"path": source.path, "sheet": args.sheet or configured.sheet})
-    else:
-        AppState(cfg.data_dir).save_ad_hoc_source(source.name, json.loads(source.model_dump_json()))
-    report = run_sync(cfg, [source.name], extra=[source] if any(s.name == source.name for s in cfg.sources) else None)
-    outcome = next(s for s in report.sources if s.name == source.name)
-    outcome.details.pop("_rejects", None)
-    data = {"snapshot_id": report.snapshot_id, **outcome.as_dict(with_details=True)}
-    _emit(data if args.format == "json" else {"snapshot_id": report.snapshot_id, "sources": [data]}, args.format)
-    return 0 if outcome.status in ("published", "unchanged") else 1
+    data = import_file(settings(), args.file, entity=args.as_entity, sheet=args.sheet, source=args.source)
+    _emit(data if args.format == "json" else {"snapshot_id": data["snapshot_id"], "sources": [data]}, args.format)
+    return 0 if data["status"] in ("published", "unchanged") else 1
 
 
 def main(argv: list[str] | None = None) -> int:

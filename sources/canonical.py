@@ -103,6 +103,7 @@ _PRODUCT_ID = F(
     "商品编号",
     "物料编码",
     "产品编码",
+    "product code",
 )
 _PRODUCT_NAME = F(
     "product_name",
@@ -133,6 +134,8 @@ _UPDATED = F(
     "更新时间",
     "修改时间",
     "最后修改时间",
+    "update time",
+    "更新日期",
 )
 
 ENTITIES: dict[str, Entity] = {}
@@ -187,6 +190,7 @@ _entity(
             "日期",
             "单据日期",
             "销售日期",
+            "订单创建时间",
             required=True,
         ),
         F("ship_date", DATE, "ship date", "发货日期"),
@@ -209,8 +213,8 @@ _entity(
         _PRODUCT_NAME,
         _CATEGORY,
         _SUBCATEGORY,
-        F("quantity", NUMBER, "quantity", "qty", "units", "数量", "销量", "件数"),
-        F("unit_price", MONEY, "unit price", "price", "单价", "销售单价"),
+        F("quantity", NUMBER, "quantity", "qty", "units", "quantity ordered", "units sold", "数量", "销量", "件数"),
+        F("unit_price", MONEY, "unit price", "price", "price each", "单价", "销售单价"),
         F(
             "amount",
             MONEY,
@@ -225,6 +229,8 @@ _entity(
             "订单金额",
             "含税金额",
             "价税合计",
+            "总金额",
+            "订单总额",
             required=True,
         ),
         F("cost", MONEY, "cost", "cogs", "成本", "成本金额", "销售成本"),
@@ -282,6 +288,7 @@ _entity(
         F("series", TEXT, "series", "product line", "系列", "产品线"),
         F("unit_cost", MONEY, "unit cost", "standard cost", "单位成本", "标准成本"),
         F("list_price", MONEY, "list price", "sales price", "sales_price", "标价", "零售价", "标准售价"),
+        _UPDATED,
     ],
     "product_id",
     "One product.",
@@ -401,6 +408,7 @@ _entity(
         F("team", TEXT, "team", "团队", "销售团队"),
         _REP,
         _REGION,
+        _CATEGORY,
         F("amount", MONEY, "target", "amount", "quota", "sales quota", "目标", "目标金额", "指标金额", required=True),
         _CURRENCY,
     ],
@@ -425,11 +433,14 @@ _entity(
         F("spend_date", DATE, "date", "day", "spend date", "日期", required=True),
         F("campaign", TEXT, "campaign", "campaign id", "活动", "活动编号"),
         _CHANNEL,
-        F("amount", MONEY, "spend", "cost", "amount", "花费", "投放金额", "消耗", required=True),
+        F("amount", MONEY, "spend", "spent", "cost", "amount", "花费", "投放金额", "消耗", required=True),
         _CURRENCY,
+        F("impressions", NUMBER, "impressions", "展现量", "曝光量", "展示次数"),
+        F("clicks", NUMBER, "clicks", "点击量", "点击次数"),
+        F("conversions", NUMBER, "conversions", "total conversion", "total conversions", "转化数", "转化量"),
     ],
     None,
-    "Spend per campaign and day.",
+    "Spend per campaign and day, with the impressions, clicks and conversions it bought.",
 )
 _entity(
     "leads",

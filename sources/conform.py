@@ -6,7 +6,9 @@ At publish time each fact row is resolved once against the dimensions, so every 
 - region: the region written on the row when the source has one, otherwise the owning rep's (CONTRACTS.md);
 - product and customer: matched the same way, filling category, segment, person id and location;
 - money: converted to the reporting currency with the rate of the row's date (never summed raw);
-- orders: returns and cancellations flagged; the customer's first order flagged for `new_customers`.
+- orders: returns and cancellations flagged; the customer's first order flagged;
+- opportunity stages: each stay's end (`left_at`, the next stage's entry) and length in days;
+- derived tables for the metrics (`sources/derived_tables.py`): the per-deal funnel and customer acquisitions.
 Dimension tables with duplicate keys are de-duplicated (the last row loaded wins) and reported, so they can
 never multiply fact rows.
 """
@@ -20,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from core.config import Settings
+from sources import derived_tables
 from sources.canonical import BOOL, DATE, ENTITIES, MONEY, NUMBER, TIMESTAMP
 from sources.keys import KeyIndex
 from sources.load import Issue
@@ -86,6 +89,8 @@ class Conformer:
         self._orders()
         self._opportunities()
         self._opportunity_stages()
+        derived_tables.deal_funnel(self.con)
+        derived_tables.customer_acquisitions(self.con, self.settings)
         self._targets()
         for entity in (
             "campaigns",
@@ -423,11 +428,17 @@ class Conformer:
         )
 
     def _opportunity_stages(self) -> None:
+        # Each stay in a stage ends when the deal enters its next stage: `left_at`, and its length in days.
+        derived_tables.stage_order(self.con, self.settings)
         self.con.execute(
-            "CREATE TABLE snap.opportunity_stages AS SELECT s.opportunity_id, s.stage, s.entered_at, "
-            "o.rep_id, o.rep, o.team, o.manager, o.region, o.channel, o.product, o.customer, s.source, s.source_row "
-            "FROM u_opportunity_stages s LEFT JOIN snap.opportunities o USING (opportunity_id) "
-            "ORDER BY s.opportunity_id, s.entered_at"
+            "CREATE TABLE snap.opportunity_stages AS SELECT *, CAST(left_at AS DATE) AS left_day, "
+            "date_diff('second', entered_at, left_at) / 86400.0 AS duration_days FROM ("
+            "SELECT s.opportunity_id, s.stage, s.entered_at, "
+            "o.rep_id, o.rep, o.team, o.manager, o.region, o.channel, o.product, o.customer, s.source, s.source_row, "
+            "so.stage_index, lead(s.entered_at) OVER (PARTITION BY s.opportunity_id ORDER BY s.entered_at, s._line) "
+            "AS left_at FROM u_opportunity_stages s LEFT JOIN snap.opportunities o USING (opportunity_id) "
+            "LEFT JOIN stage_order so ON lower(so.stage) = lower(s.stage)) "
+            "ORDER BY opportunity_id, entered_at"
         )
 
     def _targets(self) -> None:

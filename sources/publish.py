@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import signal
 import time
 from pathlib import Path
 
@@ -22,6 +23,26 @@ from sources.conform import Conformer, PublishReport
 
 KEEP_SNAPSHOTS = 5
 GRACE_SECONDS = 15 * 60
+CRASH_ENV = "COCKPIT_CRASH_AT"
+TRACE_ENV = "COCKPIT_CRASH_TRACE"
+
+
+def crash_point(label: str, detail: str | None = None) -> None:
+    """A named point on the write path where the crash-safety tests kill the process.
+
+    `COCKPIT_CRASH_AT=label` (or `label:detail`, e.g. `after_staging_commit:orders`) sends SIGKILL to this process
+    when it gets there — no cleanup, no `finally`, exactly like a power cut or the OOM killer. With
+    `COCKPIT_CRASH_TRACE=FILE` every point passed is appended to FILE with the wall time, so a test can sample
+    kill times across a real run. Unset, it costs two environment lookups.
+    """
+    full = f"{label}:{detail}" if detail else label
+    trace = os.environ.get(TRACE_ENV)
+    if trace:
+        with open(trace, "a", encoding="utf-8") as fh:
+            fh.write(f"{time.time():.6f} {full}\n")
+    target = os.environ.get(CRASH_ENV)
+    if target and target in (label, full):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def new_snapshot_id() -> str:
@@ -44,6 +65,7 @@ def flip_current(data_dir: Path, snapshot_id: str) -> None:
         fh.write(snapshot_id + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    crash_point("current_tmp_written")
     os.replace(tmp, pointer)
     _fsync_dir(pointer.parent)
 
@@ -94,13 +116,18 @@ def build_snapshot(
         con.register("sources_status_arrow", status)
         con.execute("CREATE TABLE snap._sources AS SELECT * FROM sources_status_arrow")
         con.unregister("sources_status_arrow")
+        crash_point("snapshot_tables_written")
         con.execute("CHECKPOINT snap")
     finally:
         con.execute("DETACH snap")
+    crash_point("snapshot_tmp_closed")
     os.replace(tmp, final)
     _fsync_dir(folder)
+    crash_point("snapshot_renamed")
     flip_current(data_dir, snapshot_id)
+    crash_point("current_flipped")
     prune(data_dir)
+    crash_point("pruned")
     return snapshot_id, report
 
 
@@ -121,4 +148,31 @@ def prune(data_dir: Path, keep: int = KEEP_SNAPSHOTS, grace: float = GRACE_SECON
     for tmp in folder.glob("*.tmp*"):  # left by a crashed sync; we hold the writer lock, so none is in use
         tmp.unlink(missing_ok=True)
         removed.append(tmp)
+    return removed
+
+
+def recover(data_dir: Path) -> list[Path]:
+    """Clean up what a killed sync left behind; called under the writer lock before a sync does anything else.
+
+    - `snapshots/*.tmp*`: a snapshot being written (and its WAL) when the process died — never named by CURRENT;
+    - `CURRENT.tmp`: a pointer written but never moved into place;
+    - a complete snapshot renamed into place after CURRENT last moved but never named by it (killed between the
+      rename and the flip). Readers only open what CURRENT names or named, so none of these is in use.
+    Staging needs nothing here: its own write-ahead log restores it, and `needs_publish` makes this sync publish
+    what an interrupted one staged.
+    """
+    folder = snapshots_dir(data_dir)
+    pointer = current_pointer(data_dir)
+    removed: list[Path] = []
+    stray = [pointer.with_suffix(".tmp"), *folder.glob("*.tmp*")] if folder.exists() else [pointer.with_suffix(".tmp")]
+    live = current_snapshot_id(data_dir)
+    if live and folder.exists():
+        flipped_at = pointer.stat().st_mtime
+        for path in folder.glob("*.duckdb"):
+            if path.stem != live and path.stat().st_mtime > flipped_at:
+                stray += [path, Path(str(path) + ".wal")]
+    for path in stray:
+        if path.exists():
+            path.unlink()
+            removed.append(path)
     return removed

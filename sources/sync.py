@@ -2,16 +2,17 @@
 
 - One writer at a time: a lock file under COCKPIT_DATA_DIR; a second sync waits and says so.
 - Per source: unchanged content is skipped; a load that fails or rejects more than the source's threshold
-  is not taken, and the source keeps its last good rows (marked stale in the snapshot).
-- Publishing is the commit point (see `sources.publish`); if it fails, or the process is killed, the next
-  sync publishes what staging already holds (`needs_publish`), so no hand is needed to recover.
+  is not taken, and the source keeps its last good rows (marked stale in the snapshot). Every load's row
+  accounting, rejected rows and schema drift are recorded in the app state as soon as the file is read.
+- Publishing is the commit point (see `sources.publish`). A staged load is committed to staging together
+  with a `pending_run:<source>` marker; if publishing fails or the process is killed, the next sync cleans up
+  (`publish.recover`), marks the dead runs interrupted and publishes what staging already holds — no hand
+  is needed. The markers let it finish the interrupted load's run as published, so its accounting is not lost.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import hashlib
 import json
 import os
 import sys
@@ -27,10 +28,19 @@ from core.appstate import AppState
 from core.config import Settings, Source
 from core.warehouse import current_snapshot_id
 from sources.connectors import connector_for
+from sources.drift import column_schema, drift_issues, schema_drift, schema_of_run
 from sources.load import Issue, LoadContext
-from sources.publish import build_snapshot
-
-STAGING_FILE = "staging.duckdb"
+from sources.publish import build_snapshot, crash_point, recover
+from sources.staging import (
+    commit_load,
+    config_hash,
+    mark_published,
+    must_publish,
+    open_staging,
+    pending_runs,
+    stale_sources,
+    table_name,
+)
 
 
 @dataclass
@@ -112,24 +122,6 @@ def writer_lock(data_dir: Path, out: TextIO | None = None) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _staging(data_dir: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(data_dir / STAGING_FILE))
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS _source_state (name VARCHAR PRIMARY KEY, entity VARCHAR, kind VARCHAR, "
-        "fingerprint VARCHAR, config_hash VARCHAR, last_success_at TIMESTAMP, rows BIGINT)"
-    )
-    con.execute("CREATE TABLE IF NOT EXISTS _state (key VARCHAR PRIMARY KEY, value VARCHAR)")
-    return con
-
-
-def _config_hash(source: Source) -> str:
-    return hashlib.sha256(source.model_dump_json().encode()).hexdigest()[:16]
-
-
-def _table(name: str) -> str:
-    return f"src__{name}"
-
-
 def all_sources(settings: Settings) -> list[Source]:
     """Configured sources plus the ad-hoc ones created by `sources import` (kept in the app-state database)."""
     configured = list(settings.sources)
@@ -157,19 +149,14 @@ def run_sync(
             raise KeyError(f"no source named {', '.join(unknown)} (configured: {known})")
     state = AppState(data_dir)
     with writer_lock(data_dir, out):
-        _mark_interrupted(state)
-        con = _staging(data_dir)
+        crash_point("lock_acquired")
+        recover(data_dir)
+        con = open_staging(data_dir)
         try:
+            state.interrupt_running(keep=set(pending_runs(con).values()))
             return _sync_locked(con, settings, sources, only, state)
         finally:
             con.close()
-
-
-def _mark_interrupted(state: AppState) -> None:
-    """Runs left 'running' by a killed process are failed runs; we hold the lock, so none is alive."""
-    for run in state.runs(limit=50):
-        if run["status"] == "running":
-            state.finish_run(run["id"], status="failed", error="interrupted (the process stopped before finishing)")
 
 
 def _sync_locked(
@@ -179,35 +166,52 @@ def _sync_locked(
     workdir = data_dir / "work"
     outcomes: list[SourceOutcome] = []
     runs: dict[str, int] = {}
+    staged_before = pending_runs(con)
     for source in sources:
         if only and source.name not in only:
             continue
         outcome = SourceOutcome(source.name, source.entity)
-        runs[source.name] = state.start_run(source.name, source.entity)
+        run_id = runs[source.name] = state.start_run(source.name, source.entity)
+        crash_point("source_started", source.name)
         try:
-            _load_one(con, settings, source, outcome, workdir)
+            if _extract(con, settings, source, outcome, workdir):
+                _note_drift(state, source, outcome)
+                _record_load(state, run_id, outcome)
+                _take(con, source, outcome, run_id)
         except Exception as exc:  # noqa: BLE001 - any failure of one source must not stop the others
             outcome.status = "failed"
             outcome.error = f"{type(exc).__name__}: {exc}" if not str(exc).startswith(source.name) else str(exc)
             con.execute(f"DROP TABLE IF EXISTS load__{source.name}")
+        earlier = staged_before.get(source.name)
+        if outcome.status == "published" and earlier is not None:
+            # An interrupted sync staged this source and died before publishing; this load replaces it.
+            state.finish_run(earlier, status="failed", error=f"interrupted; its load was replaced by run {run_id}")
+        elif earlier is not None:
+            outcome.issues.append(
+                Issue("recovered", f"publishing the load of run {earlier}, staged by a sync that was interrupted")
+            )
         outcomes.append(outcome)
 
-    needs_publish = con.execute("SELECT value FROM _state WHERE key = 'needs_publish'").fetchall()
+    crash_point("sources_loaded")
+    pending = pending_runs(con)
+    stale = stale_sources(con, sources, {o.name: (o.status, o.error) for o in outcomes})
     snapshot_id = current_snapshot_id(data_dir)
-    if needs_publish:
+    published = False
+    if must_publish(con, data_dir, snapshot_id, stale):
         try:
-            snapshot_id = _publish(con, settings, sources, outcomes)
-            con.execute("DELETE FROM _state WHERE key = 'needs_publish'")
+            snapshot_id = _publish(con, settings, sources, outcomes, stale)
+            published = True
         except Exception as exc:  # noqa: BLE001 - reported per source; CURRENT is untouched
             for outcome in outcomes:
                 if outcome.status == "published":
                     outcome.status = "failed"
                     outcome.error = f"publish failed, last good snapshot kept: {type(exc).__name__}: {exc}"
+    # App state first, the staging markers last: killed in between, the next sync publishes again and
+    # finishes the same runs again; killed before, the runs are still pending and will be finished then.
     for outcome in outcomes:
-        run_id = runs[outcome.name]
-        state.add_rejects(run_id, outcome.name, outcome.details.pop("_rejects", []))
+        outcome.details.pop("_rejects", None)
         state.finish_run(
-            run_id,
+            runs[outcome.name],
             status=outcome.status,
             rows_read=outcome.rows_read,
             rows_loaded=outcome.rows_loaded,
@@ -219,29 +223,76 @@ def _sync_locked(
             error=outcome.error,
             snapshot_id=snapshot_id,
             content_hash=outcome.details.get("fingerprint"),
-            details=json.loads(json.dumps(outcome.details, default=str)),
+            details=_jsonable(outcome.details),
         )
+    if published:
+        for run_id in pending.values():
+            if run_id not in runs.values():
+                state.finish_run(run_id, status="published", error=None, snapshot_id=snapshot_id)
+        crash_point("runs_recorded")
+        mark_published(con, stale)
     return SyncReport(snapshot_id, outcomes)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _record_load(state: AppState, run_id: int, outcome: SourceOutcome) -> None:
+    """Keep a load's accounting, rejected rows and details as soon as the file is read, before anything is taken."""
+    state.add_rejects(run_id, outcome.name, outcome.details.pop("_rejects", []))
+    state.update_run(
+        run_id,
+        rows_read=outcome.rows_read,
+        rows_loaded=outcome.rows_loaded,
+        rows_rejected=outcome.rows_rejected,
+        rows_superseded=outcome.rows_superseded,
+        rows_skipped=outcome.rows_skipped,
+        rows_deleted=outcome.rows_deleted,
+        issues=[i.as_dict() for i in outcome.issues],
+        content_hash=outcome.details.get("fingerprint"),
+        details=_jsonable(outcome.details),
+    )
+
+
+def _note_drift(state: AppState, source: Source, outcome: SourceOutcome) -> None:
+    """Compare the columns just read with those of the source's previous successful load."""
+    schema = outcome.details.get("schema")
+    previous = state.last_published(source.name)
+    if not schema or previous is None:
+        return
+    changes = schema_drift(schema_of_run(previous), schema)
+    outcome.details["drift"] = changes
+    outcome.issues.extend(drift_issues(changes))
 
 
 def _load_one(
     con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, outcome: SourceOutcome, workdir: Path
 ) -> None:
+    """Load one source into `con` (also what `python -m sources check` runs in a throw-away staging database)."""
+    if _extract(con, settings, source, outcome, workdir):
+        _take(con, source, outcome, None)
+
+
+def _extract(
+    con: duckdb.DuckDBPyConnection, settings: Settings, source: Source, outcome: SourceOutcome, workdir: Path
+) -> bool:
+    """Read the source into `load__<name>` and fill `outcome`; False when its content is unchanged."""
     connector = connector_for(source.kind)
     fingerprint = connector.fingerprint(source)
-    config_hash = _config_hash(source)
+    settings_hash = config_hash(source)
     outcome.details["fingerprint"] = fingerprint
     previous = con.execute(
         "SELECT fingerprint, config_hash, rows FROM _source_state WHERE name = ?", [source.name]
     ).fetchall()
     previous = previous[0] if previous else None
     table_exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [_table(source.name)]
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table_name(source.name)]
     ).fetchall()[0][0]
-    if fingerprint and previous and table_exists and previous[0] == fingerprint and previous[1] == config_hash:
+    if fingerprint and previous and table_exists and previous[0] == fingerprint and previous[1] == settings_hash:
         outcome.status = "unchanged"
         outcome.rows_loaded = previous[2] or 0
-        return
+        return False
     ctx = LoadContext(
         source=source.name,
         entity=source.entity,
@@ -252,8 +303,7 @@ def _load_one(
         date_order=source.options.get("date_order"),
         values=source.values,
     )
-    load_table = f"load__{source.name}"
-    extract = connector.extract(con, source, ctx, load_table, workdir)
+    extract = connector.extract(con, source, ctx, f"load__{source.name}", workdir)
     result = extract.result
     outcome.details.update(extract.details)
     outcome.rows_read, outcome.rows_loaded = result.rows_read, result.rows_loaded
@@ -263,41 +313,41 @@ def _load_one(
     outcome.rejected_sample = result.rejects[:20]
     outcome.details["_rejects"] = result.rejects
     outcome.details["date_rules"] = result.date_rules
-    if result.reject_share > source.reject_threshold:
+    considered = result.rows_read - result.rows_skipped
+    outcome.details["schema"] = column_schema(source.entity, outcome.details, result.rejects, considered)
+    accounted = result.rows_loaded + result.rows_rejected + result.rows_superseded + result.rows_skipped
+    if accounted != result.rows_read:
+        raise ValueError(
+            f"{source.name}: row accounting does not add up ({result.rows_read:,} read, but {result.rows_loaded:,} "
+            f"loaded + {result.rows_rejected:,} rejected + {result.rows_superseded:,} superseded + "
+            f"{result.rows_skipped:,} skipped = {accounted:,}); nothing from this load is taken"
+        )
+    return True
+
+
+def _take(con: duckdb.DuckDBPyConnection, source: Source, outcome: SourceOutcome, run_id: int | None) -> None:
+    """Swap the load into staging — or block it when it rejects more than the source's threshold."""
+    load_table = f"load__{source.name}"
+    considered = outcome.rows_read - outcome.rows_skipped
+    share = outcome.rows_rejected / considered if considered else 0.0
+    if share > source.reject_threshold:
         con.execute(f"DROP TABLE IF EXISTS {load_table}")
         outcome.status = "blocked"
         outcome.error = (
-            f"{result.rows_rejected:,} of {result.rows_read - result.rows_skipped:,} rows rejected "
-            f"({result.reject_share:.1%}, threshold {source.reject_threshold:.1%}); not published, the last good "
-            "data is kept"
+            f"{outcome.rows_rejected:,} of {considered:,} rows rejected ({share:.1%}, threshold "
+            f"{source.reject_threshold:.1%}); not published, the last good data is kept"
         )
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
-        con.execute(f"DROP TABLE IF EXISTS {_table(source.name)}")
-        con.execute(f"ALTER TABLE {load_table} RENAME TO {_table(source.name)}")
-        con.execute(
-            "INSERT OR REPLACE INTO _source_state VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                source.name,
-                source.entity,
-                source.kind,
-                fingerprint,
-                config_hash,
-                dt.datetime.now(dt.UTC).replace(tzinfo=None),
-                result.rows_loaded,
-            ],
-        )
-        con.execute("INSERT OR REPLACE INTO _state VALUES ('needs_publish', 'yes')")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+    commit_load(con, source, load_table, outcome.details.get("fingerprint"), outcome.rows_loaded, run_id)
     outcome.status = "published"
 
 
 def _publish(
-    con: duckdb.DuckDBPyConnection, settings: Settings, sources: list[Source], outcomes: list[SourceOutcome]
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    sources: list[Source],
+    outcomes: list[SourceOutcome],
+    stale: dict[str, str],
 ) -> str:
     by_name = {o.name: o for o in outcomes}
     tables: dict[str, list[str]] = {}
@@ -308,22 +358,20 @@ def _publish(
     }
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     for source in sources:
-        table = _table(source.name)
+        table = table_name(source.name)
         outcome = by_name.get(source.name)
-        has_data = table in existing and source.name in state_rows
-        if has_data:
+        if table in existing and source.name in state_rows:
             tables.setdefault(source.entity, []).append(table)
             owner[table] = source.name
-        status = outcome.status if outcome else "not_synced"
         status_rows.append(
             {
                 "name": source.name,
                 "entity": source.entity,
-                "status": status,
-                "stale": status in ("failed", "blocked") or not has_data,
+                "status": outcome.status if outcome else "not_synced",
+                "stale": source.name in stale,
                 "last_success_at": state_rows[source.name][2] if source.name in state_rows else None,
                 "rows": state_rows[source.name][3] if source.name in state_rows else 0,
-                "error": outcome.error if outcome else None,
+                "error": stale.get(source.name) or (outcome.error if outcome else None),
             }
         )
     snapshot_id, report = build_snapshot(con, settings, tables, owner, status_rows)

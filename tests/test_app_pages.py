@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from streamlit.testing.v1 import AppTest
 
+from auth import clock
 from auth.roles import PAGES, pages_for
 from auth.users import load_users
 from core.config import settings
+from core.warehouse import current_snapshot
 from metrics.formatting import format_value
 from metrics.query import query
 from metrics.spec import load_catalog
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_FILES = sorted(p for p in (ROOT / "pages").glob("*.py") if p.name != "__init__.py")
@@ -26,6 +34,7 @@ def _app(user: str | None = None) -> AppTest:
         at.session_state["authentication_status"] = True
         at.session_state["username"] = user
         at.session_state["_auth_form_login"] = True
+        at.session_state["_auth_issued_at"] = clock.now()
     return at
 
 
@@ -142,3 +151,190 @@ def test_rep_sees_only_own_numbers(demo_env):
     at = _app("rep").run()
     shown = {m.label: m.value for m in at.metric}
     assert shown["销售额"] == format_value(own, "money", lang="zh")
+
+
+# ---- what reaches the browser: only rows of the user's scope -----------------------------------------------
+
+
+def _elements(node):
+    """Every element of an AppTest run (the tree the browser would draw)."""
+    proto = getattr(node, "proto", None)
+    if proto is not None and hasattr(proto, "SerializeToString"):
+        yield node
+    for child in (getattr(node, "children", None) or {}).values():
+        yield from _elements(child)
+
+
+def sent_to_browser(at: AppTest) -> str:
+    """Everything the server sent in this run, as searchable text.
+
+    Each element's protobuf as it goes over the wire, plus what it carries in other encodings: Arrow tables of
+    dataframes and chart datasets decoded to CSV, and chart specs with their JSON escapes (\\u6708) undone.
+    """
+    parts = []
+    for node in _elements(at._tree):
+        proto = node.proto
+        parts.append(proto.SerializeToString().decode("utf-8", "replace"))
+        kind = getattr(node, "type", None)
+        if kind == "dataframe":
+            parts.append(node.value.to_csv())
+        elif kind == "vega_lite_chart":
+            parts.append(json.dumps(json.loads(proto.spec), ensure_ascii=False))
+            for dataset in proto.datasets:
+                parts.append(convert_arrow_bytes_to_pandas_df(dataset.data.data).to_csv())
+    return "\n".join(parts)
+
+
+def chart_data(at: AppTest, key: str) -> pd.DataFrame:
+    """The rows a chart (by its key) sends to the browser."""
+    for chart in at.get("vega_lite_chart"):
+        if chart.proto.id.endswith(key) or f"-{key}" in chart.proto.id:
+            frames = [convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets]
+            return max(frames, key=len)
+    raise AssertionError(f"no chart {key!r}")
+
+
+@pytest.fixture(scope="module")
+def roster(demo_data_dir) -> pd.DataFrame:
+    """Every (region, team, rep id, rep name) that occurs on a row of the demo snapshot, read straight from it."""
+    snapshot = current_snapshot(demo_data_dir)
+    cur = snapshot.cursor()
+    try:
+        return cur.execute(
+            """
+            SELECT DISTINCT region, team, rep_id, rep FROM (
+                SELECT region, team, rep_id, rep FROM orders
+                UNION ALL SELECT region, team, rep_id, rep FROM opportunities
+                UNION ALL SELECT region, team, rep_id, rep FROM targets WHERE is_leaf
+            ) WHERE rep_id IS NOT NULL
+            """
+        ).df()
+    finally:
+        cur.close()
+
+
+def forbidden_members(roster: pd.DataFrame, scope) -> set[str]:  # noqa: ANN001 - metrics.scope.Scope
+    """Regions, teams, rep ids and rep names that no row of `scope` carries (empty for `all`)."""
+    if scope.everything:
+        return set()
+    inside = roster["region"].isin(scope.regions) | roster["team"].isin(scope.teams) | roster["rep_id"].isin(scope.reps)
+    seen, unseen = roster[inside], roster[~inside]
+    out = set()
+    for column in ("region", "team", "rep_id", "rep"):
+        out |= set(unseen[column].dropna()) - set(seen[column].dropna())
+    return out
+
+
+SCOPED_USERS = [u for u in ROLE_USERS if u in ("regional", "manager", "rep")]
+
+
+def test_restricted_demo_users_have_members_to_hide(demo_env, roster):
+    # Guards the test below against passing vacuously: each restricted user has out-of-scope members.
+    users = load_users(settings())
+    hidden = {u: forbidden_members(roster, users.get(u).scope) for u in SCOPED_USERS}
+    assert {"华北", "华南", "西南", "华北一组", "西南一组"} <= hidden["regional"]
+    assert "华东二组" in hidden["manager"] and "华东" not in hidden["manager"]
+    assert "S002" in hidden["rep"] and "周婷" in hidden["rep"] and "华东一组" not in hidden["rep"]
+    assert "S004" not in hidden["manager"]  # S004 was in 华东一组 until 2025-06-30: his rows there are in scope
+
+
+@pytest.mark.parametrize("user", ROLE_USERS)
+def test_no_row_outside_the_scope_reaches_the_browser(user, demo_env, roster):
+    cfg = settings()
+    account = load_users(cfg).get(user)
+    hidden = forbidden_members(roster, account.scope)
+    at = _app(user).run()
+    for page in pages_for(account.roles):
+        at.switch_page(f"pages/{page.key}.py").run()
+        assert not at.exception, (user, page.key, at.exception)
+        for period in ("mtd", "ytd") if page.key == "overview" else ("mtd",):
+            if page.key == "overview":
+                at.query_params["period"] = period
+                at.run()
+            sent = sent_to_browser(at)
+            leaked = sorted(m for m in hidden if m in sent)
+            assert not leaked, (user, page.key, period, leaked)
+
+
+@pytest.mark.parametrize("user", ROLE_USERS)
+def test_overview_charts_and_team_table_carry_the_metric_layers_numbers(user, demo_env):
+    cfg = settings()
+    scope = load_users(cfg).get(user).scope
+    at = _app(user).run()
+    assert not at.exception
+    today = cfg.today
+    start = today.replace(day=1)
+    teams = query(["revenue", "revenue_target", "target_attainment"], scope, by=["team"], start=start, end=today)
+    expected = teams.frame.dropna(subset=["team"]).set_index("team").sort_index()
+    shown = at.dataframe[0].value.set_index("team").sort_index()
+    assert list(shown.index) == list(expected.index)
+    for column in ("revenue", "revenue_target", "target_attainment"):
+        assert shown[column].tolist() == pytest.approx(expected[column].tolist(), rel=1e-12), (user, column)
+    bars = chart_data(at, "attainment").set_index("team").sort_index()
+    assert bars["target_attainment"].tolist() == pytest.approx(expected["target_attainment"].tolist(), rel=1e-12)
+    trend_start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
+    months = query(["revenue", "revenue_target"], scope, grain="month", start=trend_start, end=today).frame
+    trend = chart_data(at, "trend")
+    assert trend["period_label"].tolist() == months["period_label"].tolist()
+    assert trend["revenue"].tolist() == pytest.approx(months["revenue"].tolist(), rel=1e-12)
+
+
+KPI_NAMES = (
+    "revenue",
+    "gross_margin",
+    "gross_margin_rate",
+    "orders",
+    "new_customers",
+    "win_rate",
+    "deal_cycle_days",
+    "target_attainment",
+)
+
+
+@pytest.mark.parametrize("user", ROLE_USERS)
+def test_metrics_cli_as_user_gives_the_numbers_the_overview_shows(user, demo_env):
+    """`python -m metrics query --as-user NAME` (a separate process) and the page agree for every demo user."""
+    cfg = settings()
+    start, end = cfg.today.replace(day=1).isoformat(), cfg.today.isoformat()
+    proc = run_cli(
+        "metrics",
+        "query",
+        ",".join(KPI_NAMES),
+        "--from",
+        start,
+        "--to",
+        end,
+        "--as-user",
+        user,
+        "--format",
+        "json",
+        env={"COCKPIT_CONFIG": os.environ["COCKPIT_CONFIG"], "COCKPIT_DATA_DIR": os.environ["COCKPIT_DATA_DIR"]},
+    )
+    out = json.loads(proc.stdout)
+    assert out["scope"] == load_users(cfg).get(user).scope.label
+    formats = {c["name"]: c["format"] for c in out["columns"]}
+    at = _app(user).run()
+    shown = {m.label: m.value for m in at.metric}
+    catalog = load_catalog()
+    for name in KPI_NAMES:
+        label = catalog.metric(name).label.zh
+        assert shown[label] == format_value(out["rows"][0][name], formats[name], lang="zh"), (user, name)
+    proc = run_cli(
+        "metrics",
+        "query",
+        "revenue,target_attainment",
+        "--by",
+        "team",
+        "--from",
+        start,
+        "--to",
+        end,
+        "--as-user",
+        user,
+        "--format",
+        "json",
+        env={"COCKPIT_CONFIG": os.environ["COCKPIT_CONFIG"], "COCKPIT_DATA_DIR": os.environ["COCKPIT_DATA_DIR"]},
+    )
+    cli_teams = {r["team"]: r["revenue"] for r in json.loads(proc.stdout)["rows"] if r["team"] is not None}
+    page_teams = dict(zip(at.dataframe[0].value["team"], at.dataframe[0].value["revenue"], strict=True))
+    assert page_teams == pytest.approx(cli_teams, rel=1e-12)

@@ -43,10 +43,11 @@ def test_worker_syncs_on_schedule_and_a_second_worker_refuses(tmp_path):
         status = {}
         while time.time() < deadline:
             status = json.loads(run_cli("jobs", "status", "--format", "json", env=env).stdout)
-            if status["jobs"] and status["jobs"][0]["last_status"]:
+            if any(j["id"] == "sync:every-10s" and j["last_status"] for j in status["jobs"]):
                 break
             time.sleep(0.5)
-        (job,) = status["jobs"]
+        assert {j["id"] for j in status["jobs"]} == {"sync:every-10s", "inbox"}  # the inbox job loads uploads
+        job = next(j for j in status["jobs"] if j["id"] == "sync:every-10s")
         assert job["id"] == "sync:every-10s"
         assert job["last_status"] == "ok" and job["last_run"] and job["next_run"]
 

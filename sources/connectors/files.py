@@ -1,21 +1,47 @@
-"""The file connector: CSV, TSV and Excel exports, dropped in the inbox or named in the configuration."""
+"""The file connector: CSV, TSV and Excel exports, dropped in the inbox or named in the configuration.
+
+Options a file source may set (`options:` in its configuration):
+
+- `date_order: dmy | mdy` — settles day-first vs month-first when every date of a column is ambiguous;
+- `decimal: comma` — numbers are written `1.234,56` (default: a decimal point; `1.234,56` is then rejected);
+- `header: none` with `columns: [name, ...]` — the file has no header row; these are its column names;
+- `unit: 万元` (or 元, 千元, 亿元) — the amounts' unit when neither the title nor the header states it;
+- `year: 2024` — the year of a targets template whose month columns (1月 .. 12月) do not carry one;
+- `join: {path: FILE, on: FIELD, sheet: S, mapping: {...}}` — fields the lines lack, from a header file.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from core.config import Source
+from sources.canonical import ENTITIES, MONEY, NUMBER
 from sources.connectors.base import Extract, register
-from sources.files.raw import RawFile, read_raw
-from sources.files.structure import StructureError, check_not_pivot, find_header, guess_entity
-from sources.load import LoadContext, type_rows
-from sources.mapping import map_headers
+from sources.files.join import Joined, join_file
+from sources.files.raw import FileReadError, RawFile, read_raw
+from sources.files.structure import (
+    Header,
+    StructureError,
+    check_not_pivot,
+    find_header,
+    guess_entity,
+    refuse_pivot,
+    title_text,
+    unit_scale,
+)
+from sources.files.wide import AMOUNT_HEADER, PERIOD_HEADER, WideTargets, unpivot, wide_layout
+from sources.keys import normalise_key
+from sources.load import Issue, LoadContext, type_rows
+from sources.mapping import Mapping, MappingError, map_headers
+from sources.parse import NumberRule
 
-READER_VERSION = "files-1"
+READER_VERSION = "files-2"
+FILE_OPTIONS = ("date_order", "decimal", "header", "columns", "unit", "year", "join")
 
 
 def file_fingerprint(path: Path) -> str:
@@ -25,6 +51,134 @@ def file_fingerprint(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def file_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """The source's options, checked: unknown keys and values are errors that name what is allowed."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(FILE_OPTIONS))
+    if unknown:
+        raise ValueError(f"unknown file source option(s) {', '.join(unknown)}; known: {', '.join(FILE_OPTIONS)}")
+    decimal = str(options.get("decimal", "point")).lower()
+    if decimal not in ("point", "comma", ".", ","):
+        raise ValueError(f"option decimal: {decimal!r}; use point (1,234.56) or comma (1.234,56)")
+    options["decimal"] = "," if decimal in ("comma", ",") else "."
+    if options.get("date_order") not in (None, "dmy", "mdy"):
+        raise ValueError(f"option date_order: {options['date_order']!r}; use dmy or mdy")
+    header = options.get("header", True)
+    options["header"] = not (header is False or str(header).lower() in ("none", "no", "false"))
+    if not options["header"] and not options.get("columns"):
+        raise ValueError("option header: none needs columns: [name, ...] (the file's column names, in order)")
+    if options.get("year") is not None and not str(options["year"]).isdigit():
+        raise ValueError(f"option year: {options['year']!r}; use a year such as 2024")
+    return options
+
+
+@dataclass
+class FilePlan:
+    """How a file will be loaded: what was read, its header, entity and mapping, and the table to type."""
+
+    raw: RawFile
+    header: Header
+    mapping: Mapping
+    entity: str
+    table: str
+    title: str = ""
+    number_rules: dict[str, NumberRule] = field(default_factory=dict)
+    wide: WideTargets | None = None
+    joined: Joined | None = None
+    issues: list[Issue] = field(default_factory=list)
+    type_args: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    entity: str | None,
+    sheet: str | None,
+    explicit: dict[str, str] | None,
+    table: str,
+    workdir: Path,
+    options: dict[str, Any] | None = None,
+) -> FilePlan:
+    """Read a file and decide how to load it (what `sources check` shows before a load)."""
+    options = file_options(options)
+    explicit = dict(explicit or {})
+    path = Path(path)
+    raw = read_raw(con, path, table, sheet=sheet, workdir=workdir)
+    head = con.execute(f"SELECT * EXCLUDE (_line), _line FROM {table} ORDER BY _line LIMIT 60").fetchall()
+    rows = [(list(r[:-1]), r[-1]) for r in head]
+    if options["header"]:
+        header = find_header(rows, entity)
+        title = title_text(rows, header)
+    else:
+        header = _given_header(options["columns"], raw, path)
+        title = ""
+        refuse_pivot(rows)
+    if entity is None:
+        entity, score = guess_entity(header.cells, title)
+        if score == 0:
+            raise StructureError(
+                f"cannot tell which entity this file holds from its columns ({', '.join(c for c in header.cells if c)}); "
+                "pass --as ENTITY"
+            )
+    plan = FilePlan(raw, header, None, entity, table, title)  # type: ignore[arg-type]
+    if entity == "targets":
+        plan.wide = wide_layout(header, title, options, explicit)
+    if plan.wide:
+        return _plan_wide(con, plan, explicit)
+    check_not_pivot(header.cells, entity)
+    if options.get("join"):
+        main = map_headers(header.cells, entity, explicit, require=False)
+        plan.header, plan.mapping, plan.joined, issues = join_file(
+            con, table, path, header, main, entity, options["join"], workdir
+        )
+        plan.issues += issues
+    else:
+        plan.mapping = map_headers(header.cells, entity, explicit)
+    plan.number_rules = _number_rules(plan.mapping, entity, title, options)
+    return plan
+
+
+def _given_header(columns: list[str], raw: RawFile, path: Path) -> Header:
+    names = tuple(str(c) for c in columns)
+    if len(names) < raw.width:
+        names += tuple(f"column {i + 1}" for i in range(len(names), raw.width))
+    elif len(names) > raw.width:
+        raise FileReadError(f"{path.name}: option columns names {len(names)} columns; the file has {raw.width}")
+    return Header(-1, 0, names, 0)
+
+
+def _plan_wide(con: duckdb.DuckDBPyConnection, plan: FilePlan, explicit: dict[str, str]) -> FilePlan:
+    wide = plan.wide
+    assert wide is not None
+    long_table = f"{plan.table}__long"
+    plan.header, issues = unpivot(con, plan.table, plan.header, wide, long_table)
+    plan.issues += issues
+    plan.table = long_table
+    kept = {k: v for k, v in explicit.items() if k not in ("period", "amount")}
+    plan.mapping = map_headers(plan.header.cells, "targets", {**kept, "period": PERIOD_HEADER, "amount": AMOUNT_HEADER})
+    plan.number_rules = {"amount": wide.rule}
+    plan.type_args = {"row_id": "_rec", "skip_column": "_skip", "cell_labels": {"amount": "_col"}}
+    return plan
+
+
+def _number_rules(mapping: Mapping, entity: str, title: str, options: dict[str, Any]) -> dict[str, NumberRule]:
+    """Decimal mark and unit per number field: the source option, else the header's unit, else the title's."""
+    rules = {}
+    for f in ENTITIES[entity].fields:
+        if f.type not in (MONEY, NUMBER) or f.name not in mapping.columns:
+            continue
+        scale, words = 1.0, ""
+        if f.type == MONEY:
+            if options.get("unit"):
+                scale, words = unit_scale(f"({options['unit']})")
+                words = f"source option unit {options['unit']}"
+            else:
+                scale, words = unit_scale(mapping.headers[mapping.columns[f.name]], title)
+        rules[f.name] = NumberRule(decimal=options["decimal"], scale=scale, unit=words)
+    return rules
 
 
 def inspect_file(
@@ -37,21 +191,9 @@ def inspect_file(
     table: str,
     workdir: Path,
 ) -> tuple[RawFile, Any, Any, str]:
-    """Read a file and find its header, entity and mapping (what `sources check` shows before a load)."""
-    raw = read_raw(con, path, table, sheet=sheet, workdir=workdir)
-    head = con.execute(f"SELECT * EXCLUDE (_line), _line FROM {table} ORDER BY _line LIMIT 60").fetchall()
-    rows = [(list(r[:-1]), r[-1]) for r in head]
-    header = find_header(rows, entity)
-    if entity is None:
-        entity, score = guess_entity(header.cells)
-        if score == 0:
-            raise StructureError(
-                f"cannot tell which entity this file holds from its columns ({', '.join(c for c in header.cells if c)}); "
-                "pass --as ENTITY"
-            )
-    check_not_pivot(header.cells, entity)
-    mapping = map_headers(header.cells, entity, explicit)
-    return raw, header, mapping, entity
+    """Read a file and find its header, entity and mapping (the first four things `plan_file` decides)."""
+    plan = plan_file(con, path, entity=entity, sheet=sheet, explicit=explicit, table=table, workdir=workdir)
+    return plan.raw, plan.header, plan.mapping, plan.entity
 
 
 class FileConnector:
@@ -63,14 +205,21 @@ class FileConnector:
         path = Path(source.path)
         if not path.exists():
             return None
-        return f"{READER_VERSION}:{file_fingerprint(path)}"
+        parts = [READER_VERSION, file_fingerprint(path)]
+        join = (source.options or {}).get("join")
+        if isinstance(join, dict) and join.get("path"):
+            other = Path(join["path"])
+            other = other if other.is_absolute() else path.parent / other
+            if other.exists():
+                parts.append(file_fingerprint(other))
+        return ":".join(parts)
 
     def extract(
         self, con: duckdb.DuckDBPyConnection, source: Source, ctx: LoadContext, out_table: str, workdir: Path
     ) -> Extract:
         path = Path(source.path)
         raw_table = f"raw__{source.name}"
-        raw, header, mapping, entity = inspect_file(
+        plan = plan_file(
             con,
             path,
             entity=source.entity,
@@ -78,19 +227,30 @@ class FileConnector:
             explicit=source.mapping,
             table=raw_table,
             workdir=workdir,
+            options=source.options,
         )
-        blank_after = sum(1 for line in raw.blank_lines if line > header.line)
+        header = plan.header
+        blank_after = sum(1 for line in plan.raw.blank_lines if line > header.line)
+        if plan.wide:
+            blank_after *= len(plan.wide.periods)
         result = type_rows(
             con,
-            raw_table,
+            plan.table,
             header,
-            mapping,
+            plan.mapping,
             ctx,
             out_table,
             blank_lines_after_header=blank_after,
-            malformed=raw.malformed,
+            malformed=plan.raw.malformed,
+            number_rules=plan.number_rules,
+            **plan.type_args,
         )
-        con.execute(f"DROP TABLE IF EXISTS {raw_table}")
+        result.issues = plan.issues + result.issues
+        if plan.entity == "targets":
+            result.issues += _unknown_teams(con, out_table)
+        for table in {raw_table, plan.table}:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        raw = plan.raw
         details = {
             "file": str(path),
             "encoding": raw.encoding.label if raw.encoding else None,
@@ -99,13 +259,43 @@ class FileConnector:
             "sheet": raw.sheet,
             "sheets": raw.sheets,
             "header_row": header.line,
-            "mapping": mapping.as_dict(),
-            "unmapped_columns": mapping.unmapped,
+            "title": plan.title or None,
+            "mapping": plan.mapping.as_dict(),
+            "unmapped_columns": plan.mapping.unmapped,
             "columns": [c for c in header.cells if c],
             "date_rules": result.date_rules,
+            "number_rules": result.number_rules,
             "exact_lines": raw.exact_lines,
         }
+        if plan.wide:
+            details["layout"] = plan.wide.describe()
+        if plan.joined:
+            details["join"] = plan.joined.describe()
         return Extract(result, details)
+
+
+def _unknown_teams(con: duckdb.DuckDBPyConnection, out_table: str) -> list[Issue]:
+    """Target teams the rep roster (the last good one in staging) does not have, matched by normalised key."""
+    try:
+        rosters = [
+            f"src__{name}"
+            for (name,) in con.execute("SELECT name FROM _source_state WHERE entity = 'reps'").fetchall()
+        ]
+        existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    except duckdb.Error:
+        return []
+    rosters = [t for t in rosters if t in existing]
+    if not rosters:
+        return []
+    known = set()
+    for table in rosters:
+        known |= {normalise_key(t) for (t,) in con.execute(f"SELECT DISTINCT team FROM {table}").fetchall() if t}
+    named = con.execute(f"SELECT team, count(*) FROM {out_table} WHERE team IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    unknown = [(t, n) for t, n in named if normalise_key(t) not in known]
+    if not unknown:
+        return []
+    shown = ", ".join(f"{t} ({n} targets)" for t, n in unknown[:10])
+    return [Issue("unknown_team", f"targets name teams the rep roster does not have: {shown}", sum(n for _, n in unknown))]
 
 
 register(FileConnector())

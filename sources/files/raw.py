@@ -23,7 +23,7 @@ DELIMITERS = (",", "\t", ";", "|")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
-class FileReadError(Exception):
+class FileReadError(ValueError):
     """The file cannot be read as a table; the message says what and where."""
 
 
@@ -84,12 +84,7 @@ def sniff_delimiter(sample: str) -> str:
 def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: Path) -> RawFile:
     encoding = detect_encoding(path)
     workdir.mkdir(parents=True, exist_ok=True)
-    try:
-        readable = to_utf8(path, encoding, workdir / f"{table}.utf8.csv")
-    except UnicodeDecodeError as exc:
-        raise FileReadError(
-            f"{path.name}: not valid {encoding.label} at byte {exc.start}; save the file as UTF-8 or GBK"
-        ) from exc
+    readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
     with open(readable, encoding="utf-8-sig", errors="replace", newline="") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
@@ -97,13 +92,59 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     delimiter = sniff_delimiter(sample)
     sample_rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))
     width = max((len(r) for r in sample_rows[:-1] or sample_rows), default=1)
-    columns = {f"c{i}": "VARCHAR" for i in range(width)}
+    malformed = _scan(con, path, readable, table, width, delimiter)
+    if not encoding.complete and any(kind == "INVALID ENCODING" for _, kind, _ in malformed):
+        # The sample was UTF-8 but a later line is not: judge the whole file and read it again.
+        encoding = detect_encoding(path, whole=True)
+        readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
+        malformed = _scan(con, path, readable, table, width, delimiter)
+    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    nonblank, blank = line_layout(readable)
+    bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
+    # Each record spanning k lines (a quoted line break) makes the records k-1 fewer than the non-blank lines;
+    # DuckDB skips blank lines and leaves out malformed ones. So when the counts agree, record r sits on line
+    # r plus the number of blank or malformed lines before it.
+    exact = rows == nonblank - len(bad_lines)
+    if exact:
+        _number_lines(con, table, sorted(set(blank) | set(bad_lines)))
+    else:
+        # Quoted line breaks: report the record number (header = 1), which is what a CSV viewer shows.
+        con.execute(f"ALTER TABLE {table} RENAME COLUMN _rec TO _line")
+    return RawFile(
+        path=path,
+        kind="csv",
+        table=table,
+        width=width,
+        rows=rows,
+        encoding=encoding,
+        delimiter=delimiter,
+        blank_lines=blank,
+        exact_lines=exact,
+        malformed=[
+            {"line": int(line), "reason": f"cannot split into {width} fields: {kind}", "raw": {"line": raw}}
+            for line, kind, raw in malformed
+        ],
+    )
+
+
+def _utf8_copy(path: Path, encoding: Encoding, out: Path) -> Path:
+    try:
+        return to_utf8(path, encoding, out)
+    except UnicodeDecodeError as exc:
+        raise FileReadError(
+            f"{path.name}: not valid {encoding.label} at byte {exc.start}; save the file as UTF-8 or GBK"
+        ) from exc
+
+
+def _scan(
+    con: duckdb.DuckDBPyConnection, path: Path, readable: Path, table: str, width: int, delimiter: str
+) -> list[tuple[int, str, str]]:
+    """Read `readable` into `table` (all text, `_rec` = record number); the lines DuckDB could not split."""
     rejects_table = f"{table}__rejects"
     scan = f"{table}__scan"
-    con.execute(f"DROP TABLE IF EXISTS {table}")
-    con.execute(f"DROP TABLE IF EXISTS {rejects_table}")
-    con.execute(f"DROP TABLE IF EXISTS {scan}")
-    struct = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in columns) + "}"
+    for name in (table, rejects_table, scan):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    struct = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     for parallel in ("true", "false"):
         try:
             con.execute(
@@ -118,65 +159,71 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             if parallel == "true" and "parallel" in str(exc).lower():
                 continue
             raise FileReadError(f"{path.name}: cannot be read as delimited text: {exc}") from exc
-    malformed = [
-        {"line": int(line), "reason": f"cannot split into {width} fields: {kind}", "raw": {"line": raw}}
-        for line, kind, raw in con.execute(
-            f"SELECT line, error_type, csv_line FROM {rejects_table} ORDER BY line"
-        ).fetchall()
-    ]
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    lines, blank = _physical_lines(readable)
-    bad = {m["line"] for m in malformed}
-    lines = [ln for ln in lines if ln not in bad]
-    exact = len(lines) == rows
-    if exact:
-        has_newline = con.execute(
-            f"SELECT count(*) FROM {table} WHERE " + " OR ".join(f"contains(c{i}, chr(10))" for i in range(width))
-        ).fetchall()[0][0]
-        exact = has_newline == 0
-    if exact:
-        mapping = pa.table({"_rec": pa.array(np.arange(1, rows + 1)), "_line": pa.array(np.asarray(lines))})
-        con.register(f"{table}__lines", mapping)
+    return con.execute(f"SELECT line, error_type, csv_line FROM {rejects_table} ORDER BY line").fetchall()
+
+
+def _number_lines(con: duckdb.DuckDBPyConnection, table: str, missing: list[int]) -> None:
+    """Turn record numbers into line numbers, given the (sorted) lines that produced no record."""
+    # Record r sits after missing line m_j (j = 1, 2, ...) when r > m_j - j.
+    steps = [(m - j, j) for j, m in enumerate(missing, start=1)]
+    steps = [(t, j) for t, j in steps if t < 1 << 62]
+    if steps and len(steps) <= 256:
+        cases = " ".join(f"WHEN _rec > {t} THEN {j}" for t, j in reversed(steps))
+        con.execute(f"UPDATE {table} SET _rec = _rec + CASE {cases} ELSE 0 END")
+    elif steps:
+        shifts = pa.table({"t": pa.array([t for t, _ in steps], pa.int64()), "j": pa.array([j for _, j in steps])})
+        con.register(f"{table}__shifts", shifts)
         con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT t.* EXCLUDE (_rec), m._line FROM {table} t "
-            f"JOIN {table}__lines m USING (_rec) ORDER BY m._line"
+            f"CREATE OR REPLACE TABLE {table} AS SELECT r.* EXCLUDE (_rec), r._rec + coalesce(s.j, 0) AS _rec "
+            f"FROM {table} r ASOF LEFT JOIN {table}__shifts s ON r._rec > s.t ORDER BY r._rec"
         )
-        con.unregister(f"{table}__lines")
-    else:
-        # Quoted line breaks: report the record number (header = 1), which is what a CSV viewer shows.
-        con.execute(f"ALTER TABLE {table} RENAME COLUMN _rec TO _line")
-    return RawFile(
-        path=path,
-        kind="csv",
-        table=table,
-        width=width,
-        rows=rows,
-        encoding=encoding,
-        delimiter=delimiter,
-        blank_lines=blank,
-        exact_lines=exact,
-        malformed=malformed,
-    )
+        con.unregister(f"{table}__shifts")
+    con.execute(f"ALTER TABLE {table} RENAME COLUMN _rec TO _line")
 
 
-def _physical_lines(path: Path) -> tuple[list[int], list[int]]:
-    """1-based numbers of the non-blank and of the blank physical lines of a UTF-8 file."""
-    data = np.fromfile(path, dtype=np.uint8)
-    if data.size == 0:
-        return [], []
-    newlines = np.flatnonzero(data == 10)
-    starts = np.concatenate(([0], newlines + 1))
-    ends = np.concatenate((newlines, [data.size]))
-    keep = starts < data.size  # a trailing newline does not start a line
-    starts, ends = starts[keep], ends[keep]
-    length = ends - starts
-    # a line is blank when it holds nothing but an optional \r (and a BOM on line 1)
-    cr_only = (length == 1) & (data[np.minimum(starts, data.size - 1)] == 13)
-    blank = (length == 0) | cr_only
-    if starts.size and data[:3].tobytes() == b"\xef\xbb\xbf":
-        blank[0] = length[0] <= 3 or (length[0] == 4 and data[3] == 13)
-    numbers = np.flatnonzero(~blank) + 1
-    return numbers.tolist(), (np.flatnonzero(blank) + 1).tolist()
+def line_layout(path: Path, chunk_bytes: int = 16 << 20) -> tuple[int, list[int]]:
+    """The number of non-blank physical lines of a UTF-8 file and the 1-based numbers of its blank lines.
+
+    Read in chunks (never the whole file in memory). A line is blank when it holds nothing but an optional
+    carriage return (and, on line 1, a byte-order mark).
+    """
+    blank: list[np.ndarray] = []
+    total = 0  # lines ended by a newline so far
+    prev_nl = -1  # global offset of the previous newline
+    prev_byte = 10  # the byte before the current chunk
+    offset = 0
+    first = b""
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(chunk_bytes)
+            if not block:
+                break
+            if not first:
+                first = block[:8]
+            data = np.frombuffer(block, dtype=np.uint8)
+            nl = np.flatnonzero(data == 10)
+            if nl.size:
+                positions = nl + offset
+                starts = np.concatenate(([prev_nl + 1], positions[:-1] + 1))
+                length = positions - starts
+                before = np.where(nl > 0, data[np.maximum(nl - 1, 0)], prev_byte)
+                is_blank = (length == 0) | ((length == 1) & (before == 13))
+                blank.append(np.flatnonzero(is_blank) + total + 1)
+                total += nl.size
+                prev_nl = int(positions[-1])
+            prev_byte = int(data[-1])
+            offset += data.size
+    tail = offset - (prev_nl + 1)  # bytes after the last newline: a last line without a newline
+    last_blank = tail == 1 and prev_byte == 13
+    lines = total + (1 if tail > 0 else 0)
+    numbers = np.concatenate(blank).tolist() if blank else []
+    if last_blank:
+        numbers.append(lines)
+    if first.startswith(b"\xef\xbb\xbf") and lines:
+        first_line = first.split(b"\n", 1)[0].rstrip(b"\r")
+        if first_line == b"\xef\xbb\xbf" and (not numbers or numbers[0] != 1):
+            numbers.insert(0, 1)
+    return lines - len(numbers), numbers
 
 
 # ---- Excel --------------------------------------------------------------------------------------------

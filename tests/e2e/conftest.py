@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,3 +96,61 @@ def login(page, base_url: str, user: str, password: str | None = None) -> None:
     username.fill(user)
     page.get_by_label("密码").fill(password or f"demo-{user}")
     page.get_by_role("button", name="登录").click()
+
+
+@contextlib.contextmanager
+def serve_app(
+    env: dict, log_path: Path, *, extra_args: tuple[str, ...] = (), port: int | None = None
+) -> Iterator[str]:
+    """A fresh `streamlit run app.py` on a free loopback port with `env` (the whole environment); yields its URL.
+
+    For tests that need their own server: a fresh one (no session has run st.navigation yet), another
+    configuration, or secrets of their own (`--secrets.files=...` in `extra_args`).
+    """
+    port = port or _free_port()
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless=true",
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+            *extra_args,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail(f"streamlit did not start; see {log_path}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def demo_env(data_dir: Path, **extra: str) -> dict:
+    """The environment of a server on the demo company in `data_dir`."""
+    env = {**os.environ, "COCKPIT_CONFIG": str(ROOT / "examples" / "demo.yml"), "COCKPIT_DATA_DIR": str(data_dir)}
+    env.pop("COCKPIT_TODAY", None)
+    env.update(extra)
+    return env
