@@ -6,6 +6,7 @@ rejects, inbox) and the live snapshot's `_sources` and `_key_matches` tables —
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import altair as alt
@@ -37,6 +38,14 @@ INBOX_LABELS = {
     "rejected": ("拒绝", "rejected"),
     "error": ("错误", "error"),
 }
+
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: object) -> str:
+    """Text from a file or a user, escaped so that st.markdown / st.error show it as typed (no links, no HTML)."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
 
 
 def _local(value: dt.datetime | None, cfg: Settings) -> dt.datetime | None:
@@ -110,6 +119,8 @@ def summary_columns(lang: str) -> dict:
     config["late"] = st.column_config.CheckboxColumn(SUMMARY_LABELS["late"][pick])
     for key in ("last_success", "last_run"):
         config[key] = st.column_config.DatetimeColumn(SUMMARY_LABELS[key][pick], format="YYYY-MM-DD HH:mm")
+    for key in (*MEASURES, "rows_skipped"):
+        config[key] = st.column_config.NumberColumn(SUMMARY_LABELS[key][pick], format="localized")
     return config
 
 

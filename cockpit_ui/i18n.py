@@ -46,6 +46,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "export_csv": ("导出 CSV", "Export CSV"),
     "export_excel": ("导出 Excel", "Export Excel"),
     "team_table": ("各团队明细", "Teams in detail"),
+    "top_customers": ("前十大客户", "Top ten customers"),
+    "customer": ("客户", "Customer"),
     "revenue": ("销售额", "Revenue"),
     "attainment": ("目标达成率", "Attainment"),
     "audit_action": ("操作", "Action"),

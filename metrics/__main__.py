@@ -82,6 +82,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
                 "direction": m.direction,
                 "owner": m.owner,
                 "dimensions": catalog.allowed_dimensions(name),
+                "hierarchies": catalog.hierarchies(name),
                 "params": {
                     k: {"default": p.default, "kind": p.kind, "description": p.description} for k, p in m.params.items()
                 },

@@ -28,7 +28,7 @@ def _load_yaml(path: Path) -> dict:
     return data
 
 
-def _parse(cls: type[BaseModel], path: Path) -> Any:
+def parse_spec(cls: type[BaseModel], path: Path) -> Any:
     data = _load_yaml(path)
     try:
         spec = cls(**data, source_file=str(path))
@@ -65,6 +65,13 @@ class Catalog:
 
     def _check_model(self, model: ModelSpec) -> None:
         where = model.source_file
+        for name, levels in model.hierarchies.items():
+            unknown = [level for level in levels if level not in model.dimensions]
+            if unknown or len(levels) < 2:
+                raise SpecError(
+                    f"{where}: hierarchies.{name}: levels must be two or more dimensions of the model"
+                    + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                )
         cols = model_columns(model)
         for name, join in model.joins.items():
             if "." in name:
@@ -162,6 +169,16 @@ class Catalog:
         model = self.models[metric.model]
         return list(metric.dimensions or model.dimensions)
 
+    def hierarchies(self, name: str) -> dict[str, list[str]]:
+        """Drill paths of a metric: its models' hierarchies whose every level the metric allows."""
+        allowed = set(self.allowed_dimensions(name))
+        out: dict[str, list[str]] = {}
+        for base in self.base_metrics(name):
+            for key, levels in self.models[base.model].hierarchies.items():
+                if set(levels) <= allowed:
+                    out.setdefault(key, levels)
+        return out
+
     def time_column(self, metric: MetricSpec) -> str:
         """The column a (base) metric's periods and date range read."""
         return metric.time or self.models[metric.model].time
@@ -169,8 +186,8 @@ class Catalog:
 
 @lru_cache(maxsize=8)
 def _catalog(models_dir: str, definitions_dir: str, stamp: tuple) -> Catalog:
-    models = {p.stem: _parse(ModelSpec, p) for p in sorted(Path(models_dir).glob("*.yml"))}
-    metrics = {p.stem: _parse(MetricSpec, p) for p in sorted(Path(definitions_dir).glob("*.yml"))}
+    models = {p.stem: parse_spec(ModelSpec, p) for p in sorted(Path(models_dir).glob("*.yml"))}
+    metrics = {p.stem: parse_spec(MetricSpec, p) for p in sorted(Path(definitions_dir).glob("*.yml"))}
     return Catalog(models, metrics)
 
 

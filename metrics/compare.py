@@ -146,7 +146,9 @@ def _target_pace(frame: pd.DataFrame, runner: Runner, ask: Ask) -> pd.DataFrame:
                     f"--compare target_pace: dimension {dim!r} is not allowed for {metric.target}; allowed: {', '.join(allowed)}"
                 )
         target_params = {**runner.params, metric.target: runner.params.get(metric.target, {})}
-        target_runner = Runner(runner.backend, catalog, (catalog.metric(metric.target),), target_params, runner._tables)
+        target_runner = Runner(
+            runner.backend, catalog, (catalog.metric(metric.target),), target_params, runner.table_cache
+        )
         monthly = target_runner.frame(
             replace(ask, grain="month", start=start.replace(day=1), end=cal.period_end(end.replace(day=1), "month"))
         )

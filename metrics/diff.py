@@ -24,7 +24,7 @@ import ibis
 from core.calendar import BusinessCalendar
 from core.config import PROJECT_ROOT, Settings, settings
 from core.warehouse import Snapshot, current_snapshot
-from metrics.catalog import Catalog, _parse, load_catalog
+from metrics.catalog import Catalog, load_catalog, parse_spec
 from metrics.compiler import Ask
 from metrics.formatting import format_delta_pct, format_value
 from metrics.query import json_value, run_metrics
@@ -84,13 +84,13 @@ def tolerant_catalog(models_dir: Path, definitions_dir: Path) -> tuple[Catalog, 
     models: dict[str, ModelSpec] = {}
     for path in sorted(models_dir.glob("*.yml")):
         try:
-            models[path.stem] = _parse(ModelSpec, path)
+            models[path.stem] = parse_spec(ModelSpec, path)
         except SpecError as exc:
             errors[f"model {path.stem}"] = str(exc)
     metrics: dict[str, MetricSpec] = {}
     for path in sorted(definitions_dir.glob("*.yml")):
         try:
-            metrics[path.stem] = _parse(MetricSpec, path)
+            metrics[path.stem] = parse_spec(MetricSpec, path)
         except SpecError as exc:
             errors[path.stem] = str(exc)
     while True:

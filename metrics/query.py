@@ -134,13 +134,13 @@ class Runner:
     catalog: Catalog
     specs: tuple[MetricSpec, ...]
     params: dict[str, dict[str, Any]]
-    _tables: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    table_cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def table(self, name: str) -> Any:
         """The backend's table `name`, looked up once per runner (each lookup reads the schema)."""
-        if name not in self._tables:
-            self._tables[name] = self.backend.table(name)
-        return self._tables[name]
+        if name not in self.table_cache:
+            self.table_cache[name] = self.backend.table(name)
+        return self.table_cache[name]
 
     def keys(self, ask: Ask) -> list[str]:
         return (["period"] if ask.grain else []) + [k for d in ask.by for k in dim_keys(self.catalog, self.specs, d)]

@@ -3,7 +3,7 @@
 `sources/conform.py` and `sources/derived_tables.py` write these tables at publish; the catalog checks every
 model, measure, filter and dimension column against them when it loads (an unknown column is an error naming
 the file and field), the golden SQL tests compile against them, and the PostgreSQL test creates them. A test
-checks that a real snapshot carries exactly these columns and types, so the promise cannot drift silently.
+checks that a real snapshot carries these columns with these types, so the promise cannot drift silently.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Metric and model definitions: the YAML schema, validated at load with errors naming the file and the field.
 
 A *model* names a published table, its time columns, its dimensions (label column and, where the entity has
-ids, id column), the columns the row scope applies to, structured computed columns and declared many-to-one
-joins. A *metric* is one KPI with one governed definition (口径): labels, description, owner, type, measures
+ids, id column), its hierarchies (drill paths from the top level down, e.g. region → team → rep), the columns
+the row scope applies to, structured computed columns and declared many-to-one joins. A *metric* is one KPI with one governed definition (口径): labels, description, owner, type, measures
 with structured filters, time column, format, direction and anomaly settings. The shipped definitions live in
 `metrics/models/` and `metrics/definitions/`, one file per KPI; `metrics.catalog` loads and cross-checks them.
 
@@ -180,6 +180,7 @@ class ModelSpec(_Spec):
     scope: ScopeColumns = Field(default_factory=ScopeColumns)
     computed: dict[str, Computed] = Field(default_factory=dict)
     joins: dict[str, Join] = Field(default_factory=dict)
+    hierarchies: dict[str, list[str]] = Field(default_factory=dict)
     source_file: str = ""
 
 

@@ -50,6 +50,7 @@ if not summary.empty:
         health.summary_for_display(summary, lang()),
         hide_index=True,
         width="stretch",
+        height="content",
         key="sources_table",
         column_config=health.summary_columns(lang()),
     )
@@ -140,9 +141,10 @@ def check_report(report: dict, target: str) -> None:
     if report.get("status") == "checked":
         st.success(words("检查通过，可以导入。", "The check passed; the file can be imported."))
     elif report.get("status") == "blocked":
-        st.error(f"{words('导入会被拦截', 'An import would be blocked')}: {report.get('error')}")
+        st.error(f"{words('导入会被拦截', 'An import would be blocked')}: {health.plain(report.get('error'))}")
     else:
-        st.error(f"{words('检查未通过', 'The check did not pass')}: {report.get('error') or report.get('status')}")
+        why = health.plain(report.get("error") or report.get("status"))
+        st.error(f"{words('检查未通过', 'The check did not pass')}: {why}")
     if report.get("rows_read") is None:
         return
     with st.container(horizontal=True):
@@ -161,8 +163,10 @@ def check_report(report: dict, target: str) -> None:
         f"{report.get('delimiter')!r}"
     )
     st.caption(
-        f"{words('实体', 'entity')} {report.get('entity')} · {where} · "
-        f"{words('表头在第', 'header on line')} {report.get('header_row')}"
+        health.plain(
+            f"{words('实体', 'entity')} {report.get('entity')} · {where} · "
+            f"{words('表头在第', 'header on line')} {report.get('header_row')}"
+        )
     )
     mapping = report.get("mapping") or {}
     st.markdown(words("**列映射**（字段 ← 文件中的列）", "**Mapping** (field ← the file's column)"))
@@ -183,7 +187,7 @@ def check_report(report: dict, target: str) -> None:
         schema_drift(schema_of_run(previous), (report.get("details") or {}).get("schema") or {}) if previous else []
     )
     if changes:
-        st.warning(words(f"与 {target} 上次成功载入相比的结构变化：", f"Changes against {target}'s last good load:"))
+        st.warning(words("与该数据源上次成功载入相比的结构变化：", "Changes against this source's last good load:"))
         st.dataframe(pd.DataFrame(changes), hide_index=True, key="check_drift")
 
 
@@ -193,7 +197,7 @@ def review_upload(item: dict) -> None:
 
     item_id = item["id"]
     path = staged_file(cfg.data_dir, item_id)
-    st.markdown(f"**{item['file_name']}** · {item['size']:,} bytes · sha256 `{item['sha256'][:12]}`")
+    st.markdown(f"**{health.plain(item['file_name'])}** · {item['size']:,} bytes · sha256 `{item['sha256'][:12]}`")
     with st.container(horizontal=True):
         entity = st.selectbox(
             words("实体", "Entity"), ["", *ENTITIES], key=f"upload_entity_{item_id}", format_func=lambda e: e or "auto"
@@ -217,7 +221,7 @@ def review_upload(item: dict) -> None:
         problem = None
     except InboxError as exc:
         problem = str(exc)
-        st.error(problem)
+        st.error(health.plain(problem))
     with st.container(horizontal=True):
         confirmed = st.button(
             words("确认导入", "Confirm import"),
@@ -248,7 +252,7 @@ inbox_progress()
 if principal.is_admin:
     note = st.session_state.pop("health_upload_note", None)
     if note:
-        st.success(note)
+        st.success(health.plain(note))
     uploaded = st.file_uploader(
         words("上传导出文件（CSV / Excel）", "Upload an export (CSV / Excel)"), type=UPLOAD_TYPES, key="health_uploader"
     )
@@ -258,7 +262,7 @@ if principal.is_admin:
             st.session_state["health_upload_file"] = uploaded.file_id
             st.session_state["health_upload_item"] = staged.id
         except InboxError as exc:
-            st.error(str(exc))
+            st.error(health.plain(exc))
     item_id = st.session_state.get("health_upload_item")
     item = state.inbox_item(item_id) if item_id else None
     if item is not None and item["status"] == "staged":

@@ -5,7 +5,8 @@ principal = require("overview")
 # 经营总览 Overview — the director's one screen.
 # A row of KPI cards for the chosen period (value, change against the previous period, sparkline, 口径 on
 # hover), the revenue trend of the last twelve months against target, and target attainment by team with the
-# team table and its CSV/Excel export — every number from the metric layer, for the signed-in user's scope only.
+# team table and its CSV/Excel export, and the ten largest customers — every number from the metric layer, for the
+# signed-in user's scope only.
 
 import datetime as dt
 
@@ -109,3 +110,18 @@ if not team_rows.empty:
         },
     )
     export_buttons(team_rows, what="overview_teams", principal=principal, cfg=cfg, key="team_table")
+
+customers = metric_answer(("revenue",), principal.scope, snapshot, by=("customer",), start=period.start, end=period.end)
+top = customers.frame.dropna(subset=["customer"]).nlargest(10, "revenue")[["customer", "revenue"]]
+if not top.empty:
+    st.subheader(t("top_customers"))
+    st.dataframe(
+        top.reset_index(drop=True),
+        hide_index=True,
+        width="stretch",
+        key="top_customers",
+        column_config={
+            "customer": st.column_config.TextColumn(t("customer")),
+            "revenue": st.column_config.NumberColumn(t("revenue"), format="localized"),
+        },
+    )

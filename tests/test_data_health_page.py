@@ -116,7 +116,7 @@ def _orders_of(cfg, source: str) -> list[tuple]:
         con.close()
 
 
-def _upload_and_confirm(at: AppTest, name: str, data: bytes) -> tuple[AppTest, str]:
+def _upload(at: AppTest, name: str, data: bytes) -> tuple[AppTest, str]:
     at.file_uploader(key="health_uploader").set_value((name, data, "text/csv"))
     at.run()
     assert not at.exception, at.exception
@@ -129,7 +129,7 @@ def test_admin_uploads_checks_confirms_and_the_worker_publishes_then_a_reupload_
     at = _page("admin", ("admin",))
     assert not at.exception, at.exception
     first = "order id,order date,amount\nU1,2024-05-01,100\nU2,2024-05-02,200\nU3,2024-05-03,300\n"
-    at, item_id = _upload_and_confirm(at, "walk-in.csv", first.encode("utf-8"))
+    at, item_id = _upload(at, "walk-in.csv", first.encode("utf-8"))
     shown = {m.label: m.value for m in at.metric}
     assert shown["读取"] == "3" and shown["载入"] == "3" and shown["拒绝"] == "0"
     assert any("检查通过" in s.value for s in at.success)
@@ -145,7 +145,7 @@ def test_admin_uploads_checks_confirms_and_the_worker_publishes_then_a_reupload_
     assert _orders_of(cfg, "walk_in") == [("U1", 100.0), ("U2", 200.0), ("U3", 300.0)]
 
     # The same file name again with other content: a new check of the new bytes, and the rows are replaced.
-    at, again = _upload_and_confirm(at, "walk-in.csv", b"order id,order date,amount\nV1,2024-06-01,7\n")
+    at, again = _upload(at, "walk-in.csv", b"order id,order date,amount\nV1,2024-06-01,7\n")
     assert again != item_id
     assert {m.label: m.value for m in at.metric}["读取"] == "1"
     at.button(key=f"upload_confirm_{again}").click().run()
@@ -156,3 +156,11 @@ def test_admin_uploads_checks_confirms_and_the_worker_publishes_then_a_reupload_
     assert statuses == ["published", "published"]
     actions = [e["action"] for e in AppState(cfg.data_dir).audit_entries(limit=10)]
     assert actions.count("upload") == 2
+
+
+def test_uploaded_file_name_is_shown_as_typed_not_as_a_link(health_env):
+    at = _page("admin", ("admin",))
+    at, item_id = _upload(at, "[点我](http:evil.example).csv", b"order id,order date,amount\nX1,2024-01-01,1\n")
+    shown = [m.value for m in at.markdown if "点我" in m.value]
+    assert shown and all("[点我](http:" not in v for v in shown)
+    assert r"\[点我\]\(http\:evil\.example\)\.csv" in shown[0]

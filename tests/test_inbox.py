@@ -5,17 +5,22 @@ upload is blocked and the source keeps its last good rows and file; a worker kil
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
+import time
 
 import duckdb
 import pytest
+import xlsxwriter
 
 from core.appstate import AppState
 from core.config import settings
 from core.warehouse import current_snapshot
 from sources.inbox import InboxError, check_staged, confirm, inbox_dir, stage_upload
 from sources.sync import run_sync
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 # 24 good lines and one unreadable amount on line 26: 1 of 25 rejected (4%), under the default 5% threshold.
 FIRST = (
@@ -117,6 +122,25 @@ def test_blocked_upload_keeps_the_last_good_rows_and_file(inbox_env):
     assert report.ok and _orders(cfg) == [("B1", 5.0), ("B2", 6.0)]
 
 
+def test_excel_upload_is_read_from_the_chosen_sheet(inbox_env, tmp_path):
+    cfg = inbox_env
+    book = tmp_path / "门店订单.xlsx"
+    workbook = xlsxwriter.Workbook(str(book))
+    workbook.add_worksheet("说明").write(0, 0, "门店导出，第二个工作表是明细")
+    sheet = workbook.add_worksheet("明细")
+    sheet.write_row(0, 0, ["订单编号", "订单日期", "金额"])
+    for i in range(1, 4):
+        sheet.write_row(i, 0, [f"M{i}", f"2024-06-0{i}", 100 * i])
+    workbook.close()
+    staged = stage_upload(cfg.data_dir, book.name, book.read_bytes(), "admin")
+    report = check_staged(cfg, staged.id, sheet="明细", source="store_orders")
+    assert (report["status"], report["entity"], report["rows_loaded"]) == ("checked", "orders", 3)
+    assert report["details"]["sheet"] == "明细" and report["details"]["sheets"] == ["说明", "明细"]
+    confirm(cfg, staged.id, source="store_orders", entity="orders", sheet="明细", user="admin")
+    assert _worker()["code"] == 0
+    assert _orders(cfg) == [("M1", 100.0), ("M2", 200.0), ("M3", 300.0)]
+
+
 def test_upload_into_a_configured_source_is_refused_with_what_to_do(inbox_env):
     cfg = inbox_env
     staged = stage_upload(cfg.data_dir, "catalog.csv", b"product id,product name\nP9,Nine\n", "admin")
@@ -139,3 +163,26 @@ def test_worker_killed_while_loading_an_upload_loads_it_on_its_next_run(inbox_en
     assert state.inbox_item(item)["status"] == "published"
     assert _orders(cfg) == [("B1", 5.0), ("B2", 6.0)]
     assert not [r for r in state.runs(limit=50) if r["status"] == "running"]
+
+
+def test_running_worker_picks_up_a_confirmed_upload(inbox_env):
+    cfg = inbox_env
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "jobs", "worker"], cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert "inbox" in worker.stdout.readline()  # "worker: 1 job(s) ...: inbox"
+        item = _upload(cfg, SECOND)
+        state = AppState(cfg.data_dir)
+        seen = []
+        deadline = time.time() + 90
+        while time.time() < deadline and (not seen or seen[-1] not in ("published", "blocked", "failed")):
+            status = state.inbox_item(item)["status"]
+            if not seen or seen[-1] != status:
+                seen.append(status)
+            time.sleep(0.2)
+        assert seen[0] == "queued" and seen[-1] == "published", seen
+        assert _orders(cfg) == [("B1", 5.0), ("B2", 6.0)]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

@@ -108,3 +108,13 @@ def test_the_published_schema_is_what_a_snapshot_carries(tmp_path):
             assert {c: types.get(t, t) for c, t in actual.items() if c in declared} == declared, table
     finally:
         cur.close()
+
+
+def test_a_hierarchy_level_must_be_a_dimension(tmp_path):
+    model = (
+        "name: geo\ntable: orders\ntime: order_day\ndimensions: {region: {column: region}, team: {column: team}}\n"
+        "hierarchies: {organisation: [region, team, desk]}\n"
+    )
+    message = _error(tmp_path, {}, {"geo": model})
+    assert "models/geo.yml" in message and "hierarchies.organisation" in message and "unknown: desk" in message
+    assert load_catalog().hierarchies("target_attainment") == {"organisation": ["region", "team", "rep"]}

@@ -387,10 +387,12 @@ def _account(
         {"file": f"{spec.label}:{keys.get(r['line'], '?')}", "line": None, "reason": r["reason"], "raw": r["raw"]}
         for r in result.rejects
     ]
-    since = f" since {spec.cursor} {run.start}" if spec.cursor and run.start is not None else ""
-    result.issues.insert(
-        0, Issue("fetched", f"rows new or changed{since}, read from the source this sync", run.fetched)
-    )
+    if run.replaced:
+        what = "rows read from the source this sync (all of them: no cursor)"
+    else:
+        since = f" since {spec.cursor} {run.start}" if spec.cursor and run.start is not None else ""
+        what = f"rows new or changed{since}, read from the source this sync"
+    result.issues.insert(0, Issue("fetched", what, run.fetched))
 
 
 def _details(spec: Replica, run: DltRun, columns: list[str], mapping: dict[str, str], current: int) -> dict[str, Any]:

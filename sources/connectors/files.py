@@ -37,7 +37,7 @@ from sources.files.structure import (
 from sources.files.wide import AMOUNT_HEADER, PERIOD_HEADER, WideTargets, unpivot, wide_layout
 from sources.keys import normalise_key
 from sources.load import Issue, LoadContext, type_rows
-from sources.mapping import Mapping, MappingError, map_headers
+from sources.mapping import Mapping, map_headers
 from sources.parse import NumberRule
 
 READER_VERSION = "files-2"

@@ -66,6 +66,8 @@ def join_file(
     """Add the join file's fields to `main_table` (as extra cell columns) and to the header and mapping."""
     if not isinstance(spec, dict) or not spec.get("path"):
         raise FileReadError("options.join needs a path: {path: FILE, on: FIELD}")
+    # YAML 1.1 reads a bare `on:` key as the boolean True.
+    spec = {("on" if key is True else str(key)): value for key, value in spec.items()}
     unknown = set(spec) - {"path", "on", "sheet", "mapping"}
     if unknown:
         raise FileReadError(f"options.join: unknown key(s) {', '.join(sorted(unknown))}; known: path, on, sheet, mapping")
@@ -76,7 +78,7 @@ def join_file(
     if on not in mapping.columns:
         raise MappingError(f"options.join.on: {on!r} has no column in {main_path.name}; map it under `mapping:`")
     table = f"{main_table}__join"
-    jraw = read_raw(con, path, table, sheet=spec.get("sheet"), workdir=workdir)
+    read_raw(con, path, table, sheet=spec.get("sheet"), workdir=workdir)
     rows = [
         (list(r[:-1]), r[-1])
         for r in con.execute(f"SELECT * EXCLUDE (_line), _line FROM {table} ORDER BY _line LIMIT 60").fetchall()

@@ -24,8 +24,9 @@ import duckdb
 
 from sources.canonical import normalise_header
 from sources.files.structure import Header, StructureError, month_of, period_columns, unit_scale, year_in
-from sources.load import Issue, skip_sql
+from sources.load import Issue
 from sources.parse import NumberRule, number_sql
+from sources.typing_sql import skip_sql
 
 _ROW_TOTALS = {"合计", "总计", "全年", "全年合计", "年度合计", "年合计", "小计", "total", "totals", "fy", "fullyear", "year"}
 PERIOD_HEADER = "期间（列标题）"

@@ -1,0 +1,236 @@
+"""The one `SELECT` that types a raw table of text cells into canonical columns, with skip kinds and reasons.
+
+Four nested layers, so that each cell's work is done once and ordinary cells pay the least:
+1. cheap first tries — a plain number cast, the fast number pattern, the parsed date — and the row's skip kind;
+2. the split of the rare number cells those did not read;
+3. typed values;
+4. the canonical columns, the reject reason of each row, `_key`, `source`, `source_row`, `synced_at`.
+`sources.load` runs it, accounts for every row and removes the ones not loaded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sources.canonical import BOOL, DATE, MONEY, NUMBER, TIMESTAMP, Entity
+from sources.dates import DateRule, date_guard_sql, date_sql
+from sources.files.structure import SUSPECT_KEY_PATTERN, TOTAL_CELL_PATTERN, TOTAL_PATTERN, Header
+from sources.mapping import Mapping
+from sources.parse import (
+    NumberRule,
+    bool_sql,
+    fast_number_match_sql,
+    number_hint_sql,
+    number_parts_sql,
+    number_value_sql,
+    plain_number_sql,
+    text_sql,
+)
+
+_SPACES = " \t\u3000\u00a0\u202f"
+
+
+def q(name: str) -> str:
+    """A quoted identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_type(kind: str) -> str:
+    return {NUMBER: "DOUBLE", MONEY: "DOUBLE", DATE: "DATE", TIMESTAMP: "TIMESTAMP", BOOL: "BOOLEAN"}.get(
+        kind, "VARCHAR"
+    )
+
+
+_WHY = {
+    NUMBER: "not a number",
+    MONEY: "not an amount",
+    DATE: "not a valid date",
+    TIMESTAMP: "not a valid date",
+    BOOL: "not yes/no",
+}
+
+
+def skip_sql(header: Header, key_col: str | None, width: int | None = None) -> tuple[str, dict[str, str]]:
+    """SQL classifying a raw row below `header` as 'blank', 'repeated_header', 'total' or NULL (a data row).
+
+    Rows whose key cell is filled and looks like nothing special take the first branch, so the common case costs
+    one comparison and one (fast, anchored) pattern match; only the others are looked at cell by cell.
+    """
+    width = width or len(header.cells)
+    cells = [f"c{i}" for i in range(width)]
+    trimmed = [f"NULLIF(trim({c}, '{_SPACES}'), '')" for c in cells]
+    all_empty = f"coalesce({', '.join(trimmed)}) IS NULL"
+    same_as_header = " AND ".join(f"coalesce(trim({c}, '{_SPACES}'), '') = $h{i}" for i, c in enumerate(cells))
+    first_cells = f"coalesce({', '.join(trimmed[: min(width, 4)])})"
+    any_total_cell = f"regexp_matches(lower(concat_ws('|', {', '.join(cells)})), $total_cell)"
+    params = {f"h{i}": (header.cells[i] if i < len(header.cells) else "") for i in range(width)}
+    params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN})
+    if key_col:
+        key_blank_or_total = (
+            f"(NULLIF(trim({key_col}, '{_SPACES}'), '') IS NULL "
+            f"OR regexp_matches(lower(trim({key_col}, '{_SPACES}')), $total))"
+        )
+        ordinary = f"{key_col} IS NOT NULL AND {key_col} <> $hkey AND NOT regexp_matches({key_col}, $suspect)"
+        params.update({"hkey": params[f"h{key_col[1:]}"], "suspect": SUSPECT_KEY_PATTERN})
+    else:
+        key_blank_or_total, ordinary = "TRUE", "FALSE"
+    sql = (
+        f"CASE WHEN {ordinary} THEN NULL "
+        f"WHEN {all_empty} THEN 'blank' "
+        f"WHEN {same_as_header} THEN 'repeated_header' "
+        f"WHEN {key_blank_or_total} AND (regexp_matches(lower({first_cells}), $total) OR {any_total_cell}) "
+        "THEN 'total' END"
+    )
+    return sql, params
+
+
+@dataclass
+class TypedSelect:
+    """The typing statement and what it needs: its parameters and the flags of unread date cells."""
+
+    sql: str
+    params: dict[str, Any]
+    date_flags: dict[str, str] = field(default_factory=dict)  # field → column flagging a date cell not read
+    number_rules: dict[str, str] = field(default_factory=dict)
+
+
+def typed_select(
+    entity: Entity,
+    raw_table: str,
+    header: Header,
+    mapping: Mapping,
+    *,
+    context: dict[str, Any],
+    number_rules: dict[str, NumberRule],
+    date_rules: dict[str, DateRule],
+    row_id: str = "_line",
+    skip_column: str | None = None,
+    cell_labels: dict[str, str] | None = None,
+) -> TypedSelect:
+    """The `SELECT` typing every row below `header` (see the module docstring for its layers).
+
+    `context` holds source, file, synced_at, currency, business_tz and source_tz (None when the source's zone is
+    the business one); they are bound as parameters, never formatted into the SQL.
+    """
+    cell_labels = cell_labels or {}
+    cols = {name: f"c{pos}" for name, pos in mapping.columns.items()}
+    params: dict[str, Any] = {
+        "source": context["source"],
+        "file": context["file"],
+        "synced_at": context["synced_at"],
+        "cur": context["currency"],
+        "business_tz": context["business_tz"],
+        "source_tz": context.get("source_tz"),
+    }
+    if skip_column:
+        skip_expr = skip_column
+    else:
+        skip_expr, skip_params = skip_sql(header, key_column(entity, cols), len(header.cells))
+        params.update(skip_params)
+    used = sorted(set(cols.values()), key=lambda c: int(c[1:]))
+    ids = [row_id] + (["_line"] if row_id != "_line" else [])
+    carried = [*ids, *used, *cell_labels.values()]
+    layer1 = [*carried, f"{skip_expr} AS _skip"]
+    layer2 = [*carried, "_skip"]
+    layer3 = [*carried, "_skip"]
+    layer4 = [*ids, "_skip", *cell_labels.values()]
+    reasons: list[str] = []
+    out = TypedSelect("", params)
+    for f in entity.fields:
+        col = cols.get(f.name)
+        value = q("__v_" + f.name)
+        label = cell_labels.get(f.name) or f"$label_{f.name}"
+        if col is None:
+            derived = mapping.derived.get(f.name)
+            if derived:
+                a, b = (q("__v_" + n) for n in derived)
+                layer4.append(f"{a} * {b} AS {q(f.name)}")
+                params[f"label_{f.name}"] = " × ".join(mapping.headers[mapping.columns[n]] for n in derived)
+                if f.required:
+                    reasons.append(f"CASE WHEN {a} * {b} IS NULL THEN $label_{f.name} || ': empty' END")
+                out.number_rules[f.name] = f"{params[f'label_{f.name}']} (the export has no {f.name} column)"
+            elif f.name == "currency":
+                layer4.append(f"upper(CAST($cur AS VARCHAR)) AS {q(f.name)}")
+            else:
+                layer4.append(f"CAST(NULL AS {sql_type(f.type)}) AS {q(f.name)}")
+            continue
+        params[f"label_{f.name}"] = mapping.headers[mapping.columns[f.name]]
+        hint = "''"
+        if f.type in (NUMBER, MONEY):
+            rule = number_rules.get(f.name, NumberRule())
+            plain, matched, parts = (q(f"__{k}_{f.name}") for k in ("t", "m", "p"))
+            layer1 += [
+                f"{plain_number_sql(col, rule.decimal)} AS {plain}",
+                f"CASE WHEN {col} IS NOT NULL AND {plain_number_sql(col, rule.decimal)} IS NULL "
+                f"THEN {fast_number_match_sql(col, rule.decimal)} END AS {matched}",
+            ]
+            layer2 += [plain, matched, f"CASE WHEN NOT {matched} THEN {number_parts_sql(col)} END AS {parts}"]
+            layer3.append(f"{number_value_sql(col, plain, matched, parts, rule)} AS {value}")
+            out.number_rules[f.name] = rule.describe
+            hint = number_hint_sql(col, rule)
+        elif f.type in (DATE, TIMESTAMP):
+            rule = date_rules[f.name]
+            expr = date_sql(
+                col,
+                rule,
+                timestamp=f.type == TIMESTAMP,
+                source_tz=context.get("source_tz"),
+                business_tz=context["business_tz"],
+            )
+            parsed = q("__d_" + f.name)
+            layer1.append(f"{expr} AS {parsed}")
+            layer2.append(parsed)
+            layer3.append(f"{date_guard_sql(parsed)} AS {value}")
+            hint = f"' (the column is read as {rule.how})'" if rule.all_formats or rule.serial else "''"
+            flag = q("__bad_" + f.name)
+            layer4.append(
+                f"CASE WHEN _skip IS NULL AND {value} IS NULL THEN coalesce({text_sql(col)} IS NOT NULL, FALSE) "
+                f"ELSE FALSE END AS {flag}"
+            )
+            out.date_flags[f.name] = flag
+        elif f.type == BOOL:
+            layer3.append(f"{bool_sql(col)} AS {value}")
+        elif f.name == "currency":
+            layer3.append(f"upper(coalesce({text_sql(col)}, $cur)) AS {value}")
+        else:
+            layer3.append(f"{text_sql(col)} AS {value}")
+        layer4.append(f"{value} AS {q(f.name)}")
+        filled = f"NULLIF(trim({col}, '{_SPACES}'), '') IS NOT NULL"
+        empty = f"{label} || ': empty'" if f.required else "NULL"
+        if f.type != "text":
+            params[f"why_{f.name}"] = _WHY[f.type]
+            bad = f"{label} || ': ' || $why_{f.name} || ' ' || chr(39) || trim({col}, '{_SPACES}') || chr(39) || {hint}"
+            reasons.append(f"CASE WHEN {value} IS NULL THEN CASE WHEN {filled} THEN {bad} ELSE {empty} END END")
+        elif f.required:
+            reasons.append(f"CASE WHEN {value} IS NULL THEN {empty} END")
+    reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
+    pk = entity.primary_key if entity.primary_key in cols else None
+    key = f"CAST({q('__v_' + pk)} AS VARCHAR)" if pk else "$file || ':' || CAST(_line AS VARCHAR)"
+    layer4 += [
+        f"CASE WHEN _skip IS NULL THEN {reason} END AS _reason",
+        f"{key} AS _key",
+        "$source AS source",
+        "$file || ':' || CAST(_line AS VARCHAR) AS source_row",
+        "CAST($synced_at AS TIMESTAMP) AS synced_at",
+    ]
+    sql = f"SELECT {', '.join(layer1)} FROM {raw_table} WHERE _line > {int(header.line)}"
+    for layer in (layer2, layer3, layer4):
+        sql = f"SELECT {', '.join(layer)} FROM ({sql})"
+    out.sql = sql
+    out.params = used_params(params, sql)
+    return out
+
+
+def key_column(entity: Entity, cols: dict[str, str]) -> str | None:
+    """The cell that identifies a row: the primary key's, else the first required non-number field's."""
+    return cols.get(entity.primary_key or "") or next(
+        (cols[f.name] for f in entity.fields if f.required and f.type not in (MONEY, NUMBER) and f.name in cols), None
+    )
+
+
+def used_params(params: dict[str, Any], sql: str) -> dict[str, Any]:
+    """The parameters `sql` names (DuckDB refuses unused ones)."""
+    named = set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", sql))
+    return {k: v for k, v in params.items() if k in named}
