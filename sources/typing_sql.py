@@ -205,6 +205,17 @@ def typed_select(
             reasons.append(f"CASE WHEN {value} IS NULL THEN CASE WHEN {filled} THEN {bad} ELSE {empty} END END")
         elif f.required:
             reasons.append(f"CASE WHEN {value} IS NULL THEN {empty} END")
+    # Cells to the right of the last named column: an unquoted separator split a value (`￥2,000.00`).
+    named = [i for i, h in enumerate(header.cells) if h]
+    beyond = [f"c{i}" for i in range((named[-1] + 1) if named else 0, len(header.cells))]
+    if beyond and not skip_column:
+        for layer in (layer1, layer2):
+            layer += [c for c in beyond if c not in used]
+        layer3.append(f"NULLIF(concat_ws(' | ', {', '.join(beyond)}), '') AS _extra")
+        reasons.append(
+            "CASE WHEN _extra IS NOT NULL THEN 'more cells than the header has columns (an unquoted separator?): ' "
+            "|| chr(39) || _extra || chr(39) END"
+        )
     reason = f"NULLIF(concat_ws('; ', {', '.join(reasons)}), '')" if reasons else "NULL"
     pk = entity.primary_key if entity.primary_key in cols else None
     key = f"CAST({q('__v_' + pk)} AS VARCHAR)" if pk else "$file || ':' || CAST(_line AS VARCHAR)"

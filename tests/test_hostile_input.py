@@ -9,7 +9,9 @@ Customer k (0..4) buys for 1000 + 10·k + day yuan on each day 1..28, so its mon
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 from pathlib import Path
@@ -20,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 
 from auth import clock
 from auth.users import hash_password
+from metrics.__main__ import main as metrics_main
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,16 +135,35 @@ def fingerprint(data_dir: str) -> dict[str, str]:
     return files
 
 
-def metrics_json(env: dict[str, str], *args: str) -> dict:
-    return json.loads(run_cli("metrics", "query", *args, "--format", "json", env=env).stdout)
+def metrics_json(*args: str) -> dict:
+    """`python -m metrics query ARGS --format json`, run in this process (the environment names the company)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = metrics_main(["query", *args, "--format", "json"])
+    assert code == 0, (args, code)
+    return json.loads(out.getvalue())
 
 
-def test_hostile_customer_names_are_data(hostile):
-    out = metrics_json(hostile, "revenue,orders", "--by", "customer", "--from", "2026-11-01", "--to", "2026-11-30")
+def test_hostile_customer_names_are_data(hostile_env):
+    proc = run_cli(
+        "metrics",
+        "query",
+        "revenue,orders",
+        "--by",
+        "customer",
+        "--from",
+        "2026-11-01",
+        "--to",
+        "2026-11-30",
+        "--format",
+        "json",
+        env=hostile_env,
+    )
+    out = json.loads(proc.stdout)
     got = {r["customer"]: (r["revenue"], r["orders"]) for r in out["rows"]}
     assert got == {name: (customer_month(k), 28) for k, name in enumerate(CUSTOMERS)}
     for k, name in enumerate(CUSTOMERS):
-        one = metrics_json(hostile, "revenue,orders", "--where", f"customer={name}")
+        one = metrics_json("revenue,orders", "--where", f"customer={name}")
         assert one["rows"] == [{"revenue": customer_month(k), "orders": 28}], name
 
 
@@ -155,15 +177,15 @@ def test_hostile_customer_names_are_data(hostile):
         "<script>alert(1)</script>' UNION SELECT * FROM orders --",
     ],
 )
-def test_sql_in_where_values_matches_nothing_and_changes_nothing(hostile, value):
-    before = fingerprint(hostile["COCKPIT_DATA_DIR"])
+def test_sql_in_where_values_matches_nothing_and_changes_nothing(hostile_env, value):
+    before = fingerprint(hostile_env["COCKPIT_DATA_DIR"])
     for dim in ("customer", "region", "team", "rep"):
-        totals = metrics_json(hostile, "revenue,orders", "--where", f"{dim}={value}")
+        totals = metrics_json("revenue,orders", "--where", f"{dim}={value}")
         assert totals["rows"] == [{"revenue": 0.0, "orders": 0}], (dim, value)
-        by = metrics_json(hostile, "revenue", "--by", dim, "--where", f"{dim}={value}")
+        by = metrics_json("revenue", "--by", dim, "--where", f"{dim}={value}")
         assert by["rows"] == [], (dim, value)
-    assert fingerprint(hostile["COCKPIT_DATA_DIR"]) == before
-    everything = metrics_json(hostile, "revenue,orders")
+    assert fingerprint(hostile_env["COCKPIT_DATA_DIR"]) == before
+    everything = metrics_json("revenue,orders")
     assert everything["rows"] == [{"revenue": sum(customer_month(k) for k in range(5)), "orders": 140}]
 
 
@@ -173,13 +195,13 @@ def test_hostile_as_user_name_is_a_usage_error(hostile):
     assert "no user" in proc.stderr and "boss, h1" in proc.stderr
 
 
-def test_rep_with_a_markup_name_sees_own_rows_and_unassigned_rows_only_under_all(hostile):
-    rep = metrics_json(hostile, "revenue", "--as-user", "h1")
-    boss = metrics_json(hostile, "revenue", "--as-user", "boss")
+def test_rep_with_a_markup_name_sees_own_rows_and_unassigned_rows_only_under_all(hostile_env):
+    rep = metrics_json("revenue", "--as-user", "h1")
+    boss = metrics_json("revenue", "--as-user", "boss")
     h1 = customer_month(0) + customer_month(2) + customer_month(4) - UNASSIGNED
     assert rep["scope"] == "reps=H1" and rep["rows"] == [{"revenue": h1}]
     assert boss["rows"] == [{"revenue": sum(customer_month(k) for k in range(5))}]
-    by_rep = {r["rep_id"]: r["revenue"] for r in metrics_json(hostile, "revenue", "--by", "rep")["rows"]}
+    by_rep = {r["rep_id"]: r["revenue"] for r in metrics_json("revenue", "--by", "rep")["rows"]}
     assert by_rep == {"H1": h1, "H2": customer_month(1) + customer_month(3), None: UNASSIGNED}
 
 

@@ -123,8 +123,11 @@ def test_stage_durations_from_the_stage_history(company):
 
 
 def test_pipeline_value_by_current_stage_is_a_level_of_now(company):
-    rows = query(["pipeline_value"], Scope.all(), by=["stage"], settings=company).records()
-    assert {r["stage"]: r["pipeline_value"] for r in rows} == {"方案": 30000, "线索": 10000}  # D3, D4 are open
+    rows = query(["pipeline_value", "open_deals"], Scope.all(), by=["stage"], settings=company).records()
+    assert {r["stage"]: (r["pipeline_value"], r["open_deals"]) for r in rows} == {
+        "方案": (30000, 1),
+        "线索": (10000, 1),
+    }
     # The range does not apply to a level as of the data, and it has no periods.
     assert one(company, ["pipeline_value"], start=D(2020, 1, 1), end=D(2020, 1, 31))["pipeline_value"] == 40000
     with pytest.raises(QueryError, match="snapshot"):

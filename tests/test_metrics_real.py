@@ -14,7 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
 
 from core.calendar import BusinessCalendar
 from core.config import Settings, load_settings
@@ -43,7 +42,7 @@ def _by(cfg: Settings, names: list[str], **kw) -> dict:
 
 def test_superstore_revenue_margin_and_orders_by_region(tmp_path):
     folder = real_dataset("superstore-2016-2019-csv-utf8bom")
-    cfg = _sync(FIXTURES / "metrics" / "real" / "superstore.yml", tmp_path / "data")
+    cfg = _sync(ROOT / "examples" / "real" / "superstore-2016-2019-csv-utf8bom.yml", tmp_path / "data")
     sales, profit, orders = defaultdict(float), defaultdict(float), defaultdict(set)
     for row in _rows(folder / "Sample - Superstore.csv"):
         sales[row["Region"]] += float(row["Sales"])
@@ -89,34 +88,10 @@ def _fiscal_quarter_label(day: dt.date, start_month: int) -> str:
 
 def test_india_revenue_by_category_and_fiscal_quarter_of_an_april_year(tmp_path):
     folder = real_dataset("ecommerce-india-orders-targets")
-    # The export splits orders (date, customer, place) and their lines (amount, category); the orders entity
-    # needs both on one line, so the test joins them on OrderID into a temporary file (nothing is copied into
-    # the repository) and loads that through the pipeline.
+    # examples/real/ecommerce-india-orders-targets.yml joins each order line to its order's date on OrderID.
+    cfg = _sync(ROOT / "examples" / "real" / "ecommerce-india-orders-targets.yml", tmp_path / "data")
     header = {r["OrderID"]: r for r in _rows(folder / "List of Orders.csv") if r["OrderID"]}
     lines = _rows(folder / "Order Details.csv")
-    joined = tmp_path / "india_orders.csv"
-    with open(joined, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(
-            ["Order ID", "Order Date", "Customer Name", "State", "City", "Amount", "Profit", "Quantity", "Category"]
-        )
-        for line in lines:
-            order = header[line["OrderID"]]
-            out.writerow(
-                [line["OrderID"], order["OrderDate"], order["CustomerName"], order["State"], order["City"]]
-                + [line["Amount"], line["Profit"], line["Quantity"], line["Category"]]
-            )
-    config = tmp_path / "india.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "business": {"currency": "INR", "timezone": "Asia/Kolkata", "fiscal_year_start": 4, "holidays": "none"},
-                "sources": [{"name": "india_orders", "entity": "orders", "path": str(joined), "schedule": "manual"}],
-            }
-        ),
-        encoding="utf-8",
-    )
-    cfg = _sync(config, tmp_path / "data")
     expected: dict[tuple[str, str], float] = defaultdict(float)
     for line in lines:
         day = dt.datetime.strptime(header[line["OrderID"]]["OrderDate"], "%d-%m-%Y").date()
@@ -140,36 +115,8 @@ def test_adventureworks_quota_by_fiscal_quarter_and_year_of_a_july_year(tmp_path
         "CalendarQuarter", "CalendarYear", "CalendarSemester", "FiscalQuarter", "FiscalYear", "FiscalSemester",
     ]  # fmt: skip
     dim_date = {r["DateKey"]: r for r in _rows(folder / "dw_DimDate.csv", fieldnames=day_names, delimiter="|")}
-    # The DW files have no header row: the test writes one (AdventureWorks schema names) into a temporary copy.
-    quota = tmp_path / "quota.csv"
-    with open(quota, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["Quota Key", "Employee Key", "Sales Quota", "Period"])
-        out.writerows([f["SalesQuotaKey"], f["EmployeeKey"], f["Quota"], f["Period"]] for f in facts)
-    config = tmp_path / "adventureworks.yml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "business": {
-                    "currency": "USD",
-                    "timezone": "America/Los_Angeles",
-                    "fiscal_year_start": 7,
-                    "holidays": "none",
-                },
-                "sources": [
-                    {
-                        "name": "quota",
-                        "entity": "targets",
-                        "path": str(quota),
-                        "mapping": {"rep": "Employee Key"},
-                        "schedule": "manual",
-                    }
-                ],
-            }
-        ),
-        encoding="utf-8",
-    )
-    cfg = _sync(config, tmp_path / "data")
+    # tests/fixtures/metrics/real/adventureworks-dw-quota.yml names the headerless file's columns.
+    cfg = _sync(FIXTURES / "metrics" / "real" / "adventureworks-dw-quota.yml", tmp_path / "data")
     # Expected, from DimDate's own columns: the quota's fiscal quarter is DimDate's FiscalQuarter; its fiscal
     # year follows SOURCE.md ("FiscalYear = CalendarYear + 1 for Jul-Dec", i.e. named by the year it ends in,
     # CONTRACTS.md's `end` label): FiscalQuarter 1-2 → CalendarYear + 1, 3-4 → CalendarYear.

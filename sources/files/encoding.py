@@ -6,7 +6,7 @@ Detected, never assumed, in this order:
    delimiters wins (Chinese UTF-16 has zero bytes too: every ASCII digit, comma and line break carries one);
 3. UTF-8 (or plain ASCII), checked strictly on a sample here and on the whole file while DuckDB reads it
    (`complete` says whether the check covered the whole file; a later invalid byte sends the reader back here
-   with `whole=True`);
+   with `whole=True`); a UTF-8 file with a few damaged bytes stays UTF-8, and its damaged lines are rejected;
 4. GB18030 (a superset of GBK, what Chinese Excel writes) when the bytes decode strictly as GB18030 and most of
    the characters they give are common Chinese ones (in GB2312): Western text decoded as GB18030 gives rare
    characters, since an accented letter is followed by an ASCII letter, not by a second high byte;
@@ -155,6 +155,9 @@ def _window(path: Path, offset: int) -> bytes:
 
 
 def _legacy(data: bytes, *, final: bool) -> Encoding:
+    broken = _mostly_utf8(data)
+    if broken is not None:
+        return Encoding("utf-8", False, f"UTF-8 with {broken} invalid byte sequence(s); their lines are rejected")
     gb = _gb18030_share(data, final=final)
     if gb is not None and gb >= GB_COMMON_SHARE:
         return Encoding("gb18030", False, f"decodes as GB18030 and {gb:.0%} of its characters are common Chinese")
@@ -166,6 +169,18 @@ def _legacy(data: bytes, *, final: bool) -> Encoding:
         "single-byte code page; accented bytes plausible in context: "
         + ", ".join(f"{k} {v:.0%}" for k, v in scores.items()),
     )
+
+
+def _mostly_utf8(data: bytes) -> int | None:
+    """The number of invalid sequences when `data` is UTF-8 apart from a few corrupt bytes (else None).
+
+    A GBK or code-page file read as UTF-8 fails at nearly every non-ASCII byte; a UTF-8 export with a damaged
+    line fails at that line only. The damaged lines are rejected by the reader, never decoded in a wrong code page.
+    """
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(_NON_ASCII.findall(text)) - bad
+    return bad if bad and good >= 20 * bad else None
 
 
 def _gb18030_share(data: bytes, *, final: bool) -> float | None:

@@ -91,13 +91,16 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         raise FileReadError(f"{path.name}: the file is empty")
     delimiter = sniff_delimiter(sample)
     sample_rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))
-    width = max((len(r) for r in sample_rows[:-1] or sample_rows), default=1)
+    whole = len(sample) < (1 << 16)  # the sample is the whole file: its last row is complete
+    width = max((len(r) for r in (sample_rows if whole else sample_rows[:-1] or sample_rows)), default=1)
     malformed = _scan(con, path, readable, table, width, delimiter)
     if not encoding.complete and any(kind == "INVALID ENCODING" for _, kind, _ in malformed):
-        # The sample was UTF-8 but a later line is not: judge the whole file and read it again.
+        # The sample was UTF-8 but a later line is not: judge the whole file, and read it again unless it is
+        # UTF-8 with a few damaged lines (those stay rejected).
         encoding = detect_encoding(path, whole=True)
-        readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
-        malformed = _scan(con, path, readable, table, width, delimiter)
+        if not encoding.is_utf8:
+            readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
+            malformed = _scan(con, path, readable, table, width, delimiter)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     nonblank, blank = line_layout(readable)
     bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
@@ -121,10 +124,21 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         blank_lines=blank,
         exact_lines=exact,
         malformed=[
-            {"line": int(line), "reason": f"cannot split into {width} fields: {kind}", "raw": {"line": raw}}
+            {
+                "line": int(line),
+                "reason": _MALFORMED.get(kind, "cannot be split into fields: {kind}").format(width=width, kind=kind),
+                "raw": {"line": raw},
+            }
             for line, kind, raw in malformed
         ],
     )
+
+
+_MALFORMED = {
+    "INVALID ENCODING": "not valid UTF-8 (a damaged line)",
+    "TOO MANY COLUMNS": "more than {width} fields (an unquoted separator in a value?)",
+    "UNQUOTED VALUE": "a quoted value with text after its closing quote",
+}
 
 
 def _utf8_copy(path: Path, encoding: Encoding, out: Path) -> Path:
@@ -150,7 +164,7 @@ def _scan(
             con.execute(
                 f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS _rec FROM read_csv($path, header=false, "
                 f"columns={struct}, delim=$delim, quote='\"', escape='\"', auto_detect=false, null_padding=true, "
-                f"strict_mode=false, store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{scan}', "
+                f"strict_mode=true, store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{scan}', "
                 f"max_line_size=16777216, parallel={parallel})",
                 {"path": str(readable), "delim": delimiter},
             )

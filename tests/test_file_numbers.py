@@ -1,0 +1,144 @@
+"""Numbers as exports write them, and the rule each column was read with shown to the user."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from core.config import settings
+from core.warehouse import current_snapshot
+from sources.__main__ import main as sources_main
+from tests.file_loading import load_file
+
+AMOUNTS = [
+    ("1234", 1234.0),
+    ("1,234.50", 1234.5),
+    ("¥1,234.50", 1234.5),
+    ("￥1,234.50", 1234.5),
+    ("US$1,234.00", 1234.0),
+    ("$ 1,234.00", 1234.0),
+    ("USD 99", 99.0),
+    ("1,234 元", 1234.0),
+    ("€ 12.50", 12.5),
+    ("(1,234.00)", -1234.0),
+    ("¥(4,151.08)", -4151.08),
+    ("（88）", -88.0),
+    ("-¥12", -12.0),
+    ("1234-", -1234.0),
+    ("-", 0.0),
+    ("—", 0.0),
+    ("$ -  ", 0.0),
+    ("12.5%", 0.125),
+    ("3.2万元", 32000.0),
+    ("1.5万", 15000.0),
+    ("2亿", 200000000.0),
+    ("１２３", 123.0),
+    ("1.5E+05", 150000.0),
+]
+
+
+def _file(tmp_path, cells: list[str], header: str = "金额", title: str = ""):
+    lines = [title] if title else []
+    lines.append(f"订单编号,订单日期,{header}")
+    lines += [f'SO{i},2024-01-05,"{c}"' for i, c in enumerate(cells, start=1)]
+    path = tmp_path / "amounts.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_every_written_form_of_an_amount_is_read(tmp_path):
+    loaded = load_file(_file(tmp_path, [c for c, _ in AMOUNTS]), workdir=tmp_path)
+    assert loaded.result.rows_rejected == 0
+    assert dict(zip([c for c, _ in AMOUNTS], loaded.column("amount"), strict=True)) == dict(AMOUNTS)
+    assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
+
+
+@pytest.mark.parametrize(
+    ("cell", "why"),
+    [
+        ("abc", "not an amount 'abc'"),
+        ("12-34", "not an amount '12-34'"),
+        ("1,23,456", "not an amount '1,23,456'"),
+        ("(12", "not an amount '(12'"),
+        ("NaN", "not an amount 'NaN'"),
+        ("inf", "not an amount 'inf'"),
+    ],
+)
+def test_what_is_not_a_number_is_rejected_with_its_value(tmp_path, cell, why):
+    loaded = load_file(_file(tmp_path, ["10", cell]), workdir=tmp_path)
+    assert loaded.column("amount") == [10.0]
+    assert loaded.reasons() == {3: f"金额: {why}"}
+
+
+def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path):
+    loaded = load_file(_file(tmp_path, ["€ 1.234,56", "12,50", "7"]), workdir=tmp_path)
+    assert loaded.column("amount") == [7.0]
+    hint = "(looks like a decimal comma; if the file writes 1.234,56, set the source option decimal: comma)"
+    assert loaded.reasons() == {2: f"金额: not an amount '€ 1.234,56' {hint}", 3: f"金额: not an amount '12,50' {hint}"}
+
+
+def test_decimal_comma_is_read_under_the_source_option(tmp_path):
+    loaded = load_file(
+        _file(tmp_path, ["€ 1.234,56", "12,50", "7", "1.000"]), workdir=tmp_path, options={"decimal": "comma"}
+    )
+    assert loaded.column("amount") == [1234.56, 12.5, 7.0, 1000.0]
+    assert loaded.details["number_rules"]["amount"] == "decimal comma (1.234,56)"
+
+
+@pytest.mark.parametrize(
+    ("header", "title", "scale_words"),
+    [
+        ("金额（万元）", "", "header '金额（万元）' says 万元"),
+        ("金额(万)", "", "header '金额(万)' says 万"),
+        ("金额", "销售明细（单位：万元）", "title says 万元"),
+    ],
+)
+def test_amounts_stated_in_wan_by_header_or_title_are_scaled_and_the_rule_shown(tmp_path, header, title, scale_words):
+    loaded = load_file(_file(tmp_path, ["1.5", "0.25", "3万元"], header=header, title=title), workdir=tmp_path)
+    assert loaded.details["mapping"]["amount"] == header
+    assert loaded.column("amount") == [15000.0, 2500.0, 30000.0]  # a cell with its own unit keeps it
+    assert loaded.details["number_rules"]["amount"] == f"decimal point (1,234.56); ×10,000 ({scale_words})"
+
+
+def test_leading_zero_codes_stay_text(tmp_path):
+    path = tmp_path / "codes.csv"
+    path.write_text("订单编号,订单日期,产品编码,客户编号,金额\n000123,2024-01-05,00789,0042,1\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.rows[0]["order_id"] == "000123"
+    assert (loaded.rows[0]["product_id"], loaded.rows[0]["customer_id"]) == ("00789", "0042")
+
+
+def test_a_code_column_numeric_for_ten_thousand_rows_keeps_its_later_text_codes(tmp_path):
+    body = "".join(f"SO{i},2024-01-05,{i:05d},1\n" for i in range(10_000))
+    path = tmp_path / "late_text.csv"
+    path.write_text(f"订单编号,订单日期,产品编码,金额\n{body}SO-X,2024-01-06,GTX-PRO,2\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.result.rows_loaded == 10_001 and loaded.result.rows_rejected == 0
+    assert loaded.column("product_id")[0] == "00000" and loaded.column("product_id")[-1] == "GTX-PRO"
+
+
+def test_an_amount_column_numeric_for_ten_thousand_rows_rejects_later_text_with_the_line(tmp_path):
+    body = "".join(f"SO{i},2024-01-05,{i}\n" for i in range(10_000))
+    path = tmp_path / "late_bad.csv"
+    path.write_text(f"订单编号,订单日期,金额\n{body}SO-X,2024-01-06,待定\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.result.rows_loaded == 10_000
+    assert loaded.reasons() == {10_002: "金额: not an amount '待定'"}
+
+
+def test_import_publishes_the_amounts_and_shows_the_rules(tmp_path, cockpit_env, capsys):
+    cockpit_env({"business": {"currency": "USD"}, "sources": []})
+    path = tmp_path / "export.csv"
+    path.write_text(
+        'Order ID,Order Date,Sales\nA1,2024-01-02,"US$1,234.00"\nA2,2024-01-03,"(34.00)"\nA3,2024-01-04, - \n',
+        encoding="utf-8",
+    )
+    assert sources_main(["import", str(path), "--as", "orders", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["details"]["number_rules"] == {"amount": "decimal point (1,234.56)"}
+    con = duckdb.connect(str(current_snapshot(settings().data_dir).path), read_only=True)
+    rows = con.execute("SELECT order_id, amount, is_return FROM orders ORDER BY 1").fetchall()
+    con.close()
+    assert rows == [("A1", 1234.0, False), ("A2", -34.0, True), ("A3", 0.0, False)]

@@ -1,0 +1,143 @@
+"""The shape of an export: header below title rows, totals and subtotals, pivots, blank and repeated lines.
+
+Every row read is loaded, rejected, superseded or skipped — and the skipped ones are reported by kind and line.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sources.__main__ import main as sources_main
+from sources.files.structure import StructureError
+from tests.file_loading import load_file
+
+REGIONAL_REPORT = """华东区销售明细
+统计期间：2024-01-01 至 2024-01-31,,,,
+单位：元,,,,
+
+地区,订单编号,订单日期,客户名称,金额
+华东,SO001,2024-01-02,上海华联,"1,000.00"
+华东,SO002,2024-01-03,杭州解百,500.00
+华东 小计,,,,"1,500.00"
+华北,SO003,2024-01-04,北京燕莎,200.00
+华北,SO004,2024-01-05,天津劝业场,300.00
+华北小计,,,,500.00
+,,,小计,
+Subtotal West,,,,0
+East Total,,,,0
+总计,,,,"2,000.00"
+"""
+
+
+def test_header_below_title_rows_and_subtotals_per_group_are_skipped_and_reported(tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text(REGIONAL_REPORT, encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.details["header_row"] == 5
+    assert "统计期间" in loaded.details["title"]
+    assert loaded.column("order_id") == ["SO001", "SO002", "SO003", "SO004"]
+    assert sum(loaded.column("amount")) == 2000.0  # totals never double the revenue
+    assert loaded.result.skipped_by_kind == {"total": 6}
+    assert loaded.issue("skipped_total").endswith("lines 8, 11, 12, 13, 14, 15")
+    assert loaded.balanced() and loaded.result.rows_read == 10
+
+
+def test_a_product_named_total_is_a_row_not_a_total(tmp_path):
+    path = tmp_path / "named.csv"
+    path.write_text("订单编号,订单日期,产品名称,金额\nSO1,2024-01-02,Total Gym XLS,10\n合计,,,10\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("product_name") == ["Total Gym XLS"]
+    assert loaded.result.skipped_by_kind == {"total": 1}
+
+
+def test_blank_lines_and_repeated_headers_are_skipped_with_exact_line_numbers(tmp_path):
+    text = (
+        "Order ID,Order Date,Amount\r\n"
+        "A1,2024-01-01,1\r\n"
+        "\r\n"
+        "\r\n"
+        "A2,2024-01-02,x\r\n"
+        "Order ID,Order Date,Amount\r\n"
+        "A3,2024-01-03,3\r\n"
+        ",,\r\n"
+        "A4,2024-02-30,4\r\n"
+    )
+    path = tmp_path / "pages.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["A1", "A3"]
+    assert loaded.column("_line") == [2, 7]
+    assert loaded.result.skipped_by_kind == {"blank": 3, "repeated_header": 1}
+    assert loaded.reasons() == {
+        5: "Amount: not an amount 'x'",
+        9: "Order Date: not a valid date '2024-02-30' (the column is read as %Y-%m-%d)",
+    }
+    assert loaded.balanced() and loaded.result.rows_read == 8
+
+
+def test_quoted_line_breaks_report_record_numbers(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text('Order ID,Order Date,Amount,Status\nA1,2024-01-01,1,"two\nlines"\nA2,2024-01-02,zz,ok\n', encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.details["exact_lines"] is False
+    assert loaded.column("status") == ["two\nlines"]
+    assert list(loaded.reasons()) == [3]  # the third record (header = 1), what a CSV viewer shows
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Sum of Sales,Column Labels,,\nRow Labels,East,West,Grand Total\nFurniture,1,2,3\nGrand Total,1,2,3\n",
+        "求和项:金额,列标签,,\n行标签,华东,华北,总计\n办公用品,1,2,3\n总计,1,2,3\n",
+        "产品,2024-01,2024-02,2024-03,合计\nA,1,2,3,6\nB,4,5,6,15\n",
+    ],
+    ids=["excel-pivot", "wps-pivot-zh", "months-as-columns"],
+)
+def test_a_pivot_report_saved_as_csv_is_refused_with_a_message_that_says_so(tmp_path, text):
+    path = tmp_path / "pivot.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(StructureError, match="pivot"):
+        load_file(path, workdir=tmp_path)
+
+
+def test_pivot_refusal_through_the_cli_without_an_entity(tmp_path, cockpit_env, capsys):
+    cockpit_env({"sources": []})
+    path = tmp_path / "pivot.csv"
+    path.write_text("行标签,华东,华北,总计\n办公用品,1,2,3\n", encoding="utf-8")
+    code = sources_main(["check", str(path), "--format", "json"])
+    captured = capsys.readouterr()
+    assert code == 1 and "pivot table" in captured.err and "行标签" in captured.err
+
+
+def test_a_file_without_header_reads_with_the_columns_option(tmp_path):
+    path = tmp_path / "quota.tsv"
+    path.write_text("1\t274\t2011-05-31 00:00:00\t28000\n2\t274\t2011-08-31 00:00:00\t7000\n", encoding="utf-8")
+    loaded = load_file(
+        path,
+        "targets",
+        workdir=tmp_path,
+        mapping={"rep": "person", "period": "quota date", "amount": "quota"},
+        options={"header": "none", "columns": ["row", "person", "quota date", "quota"]},
+    )
+    assert loaded.details["header_row"] == 0 and loaded.details["delimiter"] == "\t"
+    assert [(r["rep"], str(r["period"]), r["amount"]) for r in loaded.rows] == [
+        ("274", "2011-05-31", 28000.0),
+        ("274", "2011-08-31", 7000.0),
+    ]
+
+
+def test_unknown_file_options_are_named(tmp_path, cockpit_env, capsys):
+    path = tmp_path / "a.csv"
+    path.write_text("order id,order date,amount\nA,2024-01-01,1\n", encoding="utf-8")
+    cockpit_env(
+        {
+            "sources": [
+                {"name": "a", "entity": "orders", "path": str(path), "options": {"decimals": "comma"}, "schedule": "manual"}
+            ]
+        }
+    )
+    assert sources_main(["sync", "--format", "json"]) == 1
+    error = json.loads(capsys.readouterr().out)["sources"][0]["error"]
+    assert "unknown file source option(s) decimals" in error and "decimal" in error
