@@ -92,34 +92,19 @@ def _clear_session() -> None:
         st.session_state[key] = None
 
 
-def _password_login(settings: Settings, users: Users, lang: str) -> Principal | None:
-    """The password sign-in: from the cookie, or by the form, which it draws when nobody is signed in.
-
-    The form is drawn here, before the navigation, not in the login page: a successful submit must let the
-    same run go on (the library writes the cookie with a component that a rerun would drop).
-    """
+def _password_login(settings: Settings, users: Users) -> Principal | None:
+    """The password sign-in from this session or its cookie; draws nothing (the form is on the login page)."""
     state = AppState(settings.data_dir)
     auth = _authenticator(settings, users, state)
     st.session_state["_authenticator"] = auth
     try:
-        auth.login(location="main", fields=_fields(lang), key=FORM_KEY)
+        auth.login(location="unrendered", key=FORM_KEY)
     except Exception as exc:  # noqa: BLE001 - the library raises LoginError for a cookie of an unknown user
         _clear_session()
         st.session_state["logout"] = True
-        st.error(str(exc))
+        st.session_state["_auth_error"] = str(exc)
         return None
-    status = st.session_state.get("authentication_status")
-    if status is False:
-        if st.session_state.pop("_auth_locked", None):
-            st.error(
-                "该账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
-                if lang == "zh"
-                else "This account is locked after repeated failed logins; try again in 15 minutes."
-            )
-        else:
-            st.error("用户名或密码错误。" if lang == "zh" else "Wrong username or password.")
-        return None
-    if not status:
+    if not st.session_state.get("authentication_status"):
         return None
     username = st.session_state.get("username")
     issued = st.session_state.get("_auth_issued_at")
@@ -135,34 +120,58 @@ def _password_login(settings: Settings, users: Users, lang: str) -> Principal | 
         _clear_session()
         st.session_state["logout"] = True  # the library ignores the cookie from now on in this session
         auth.cookie_controller.delete_cookie()
-        auth.login(location="main", fields=_fields(lang), key=FORM_KEY)
         return None
     return Principal.from_user(users.get(username))
 
 
-def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | None:
-    """The Principal of the signed-in user, or None (then the router runs `sign_in_page`).
+def _password_form(lang: str) -> None:
+    """The form; a successful submit writes the cookie, whose component then reruns the app signed in."""
+    auth = st.session_state["_authenticator"]
+    error = st.session_state.pop("_auth_error", None)
+    if error:
+        st.error(error)
+    auth.login(location="main", fields=_fields(lang), key=FORM_KEY)
+    status = st.session_state.get("authentication_status")
+    if status:
+        # Not st.rerun(): it would drop the component writing the cookie. That component reruns the app.
+        st.success("已登录，正在打开驾驶舱…" if lang == "zh" else "Signed in; opening the cockpit…")
+        st.button("进入驾驶舱" if lang == "zh" else "Open the cockpit", key="open_cockpit")  # if no rerun comes
+    elif status is False:
+        if st.session_state.pop("_auth_locked", None):
+            st.error(
+                "该账号因多次登录失败已被暂时锁定，请 15 分钟后再试。"
+                if lang == "zh"
+                else "This account is locked after repeated failed logins; try again in 15 minutes."
+            )
+        else:
+            st.error("用户名或密码错误。" if lang == "zh" else "Wrong username or password.")
 
-    Called on every run before the navigation is built, so a logout, an expired session or a user removed
-    from the users file ends the session at the next interaction. The password form is drawn here.
+
+def login(settings: Settings, users: Users, *, lang: str = "zh") -> Principal | None:
+    """The Principal of the signed-in user, or None (then the router runs `sign_in_page`). Draws nothing.
+
+    Called on every run before the navigation is built, so a logout, an expired session, a lockout or a user
+    removed from the users file ends the session at the next interaction.
     """
     if settings.auth.method == "oidc":
         principal = oidc.current(settings, users)
     else:
-        principal = _password_login(settings, users, lang)
+        principal = _password_login(settings, users)
     st.session_state["principal"] = principal
     return principal
 
 
 def sign_in_page(settings: Settings, users: Users, *, lang: str = "zh") -> None:
-    """The rest of the sign-in page, run as the router's login page: "Sign in with <provider>" for OIDC.
+    """The sign-in page — the password form, or "Sign in with <provider>" — run as the router's login page.
 
-    It runs inside the navigation's page, so its button keeps its identity from the first run of a fresh
-    server on (widgets drawn before `st.navigation` change identity when the legacy pages/ mode ends, and the
-    first click would be lost).
+    It runs inside the navigation's page, so its widgets keep their identity from the first run of a fresh
+    server on: widgets drawn before `st.navigation` change identity when the legacy pages/ mode ends, which
+    loses the first click and briefly shows the form twice.
     """
     if settings.auth.method == "oidc":
         oidc.sign_in_page(settings, users, lang=lang)
+    else:
+        _password_form(lang)
 
 
 def logout(settings: Settings, principal: Principal) -> None:

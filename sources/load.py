@@ -25,7 +25,7 @@ from sources.dates import DateRule, choose_date_rule, revise_date_rule
 from sources.files.structure import Header
 from sources.mapping import Mapping
 from sources.parse import NumberRule
-from sources.typing_sql import q, skip_sql, typed_select
+from sources.typing_sql import cells_beyond_header, q, skip_sql, typed_select
 
 __all__ = ["Issue", "LoadContext", "LoadResult", "skip_sql", "type_rows"]
 
@@ -115,6 +115,9 @@ def type_rows(
     rules: dict[str, DateRule] = {
         name: choose_date_rule(con, raw_table, col, data_rows, ctx.date_order) for name, col in dates.items()
     }
+    stray, unnamed = _stray_cells(con, raw_table, header, below) if not skip_column else ([], None)
+    if unnamed:
+        result.issues.append(unnamed)
     context = {
         "source": ctx.source,
         "file": ctx.file_label,
@@ -135,6 +138,7 @@ def type_rows(
             row_id=row_id,
             skip_column=skip_column,
             cell_labels=cell_labels,
+            stray_cells=stray,
         )
         con.execute(f"DROP TABLE IF EXISTS {out_table}")
         con.execute(f"CREATE TABLE {out_table} AS {select.sql}", select.params)
@@ -190,6 +194,24 @@ def type_rows(
             detail += f": line{'s' if count > 1 else ''} {', '.join(str(n) for n in total_lines)}{more}"
         result.issues.append(Issue(f"skipped_{kind}", detail, count))
     return result
+
+
+def _stray_cells(
+    con: duckdb.DuckDBPyConnection, raw_table: str, header: Header, below: str
+) -> tuple[list[str], Issue | None]:
+    """Cells right of the last named column: stray (a few rows: values split by an unquoted separator, rejected)
+    or a column without a header (most rows have a value there: reported, not loaded)."""
+    beyond = cells_beyond_header(header)
+    if not beyond:
+        return [], None
+    filled, rows = con.execute(
+        f"SELECT count(*) FILTER (WHERE NULLIF(trim(concat_ws('', {', '.join(beyond)})), '') IS NOT NULL), count(*) "
+        f"FROM {raw_table} WHERE {below}"
+    ).fetchall()[0]
+    if filled and filled > rows / 2:
+        where = ", ".join(str(int(c[1:]) + 1) for c in beyond)
+        return [], Issue("unnamed_column", f"column {where} has values but no header; it is not loaded", filled)
+    return beyond, None
 
 
 def _unread_dates(con: duckdb.DuckDBPyConnection, table: str, flags: dict[str, str]) -> dict[str, tuple[int, int]]:

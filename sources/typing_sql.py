@@ -108,8 +108,12 @@ def typed_select(
     row_id: str = "_line",
     skip_column: str | None = None,
     cell_labels: dict[str, str] | None = None,
+    stray_cells: list[str] | None = None,
 ) -> TypedSelect:
     """The `SELECT` typing every row below `header` (see the module docstring for its layers).
+
+    `stray_cells` are the cells right of the last named column; a row with a value there is rejected (an
+    unquoted separator split one of its values, so its cells are shifted).
 
     `context` holds source, file, synced_at, currency, business_tz and source_tz (None when the source's zone is
     the business one); they are bound as parameters, never formatted into the SQL.
@@ -206,9 +210,8 @@ def typed_select(
         elif f.required:
             reasons.append(f"CASE WHEN {value} IS NULL THEN {empty} END")
     # Cells to the right of the last named column: an unquoted separator split a value (`￥2,000.00`).
-    named = [i for i, h in enumerate(header.cells) if h]
-    beyond = [f"c{i}" for i in range((named[-1] + 1) if named else 0, len(header.cells))]
-    if beyond and not skip_column:
+    beyond = stray_cells or []
+    if beyond:
         for layer in (layer1, layer2):
             layer += [c for c in beyond if c not in used]
         layer3.append(f"NULLIF(concat_ws(' | ', {', '.join(beyond)}), '') AS _extra")
@@ -232,6 +235,12 @@ def typed_select(
     out.sql = sql
     out.params = used_params(params, sql)
     return out
+
+
+def cells_beyond_header(header: Header) -> list[str]:
+    """The cell columns to the right of the header's last named column."""
+    named = [i for i, h in enumerate(header.cells) if h]
+    return [f"c{i}" for i in range((named[-1] + 1) if named else 0, len(header.cells))]
 
 
 def key_column(entity: Entity, cols: dict[str, str]) -> str | None:

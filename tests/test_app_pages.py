@@ -74,6 +74,8 @@ def test_login_form_signs_in_and_shows_the_overview(demo_env):
     at.button[0].click().run()
     assert not at.exception
     assert at.session_state["authentication_status"] is True
+    assert [s.value for s in at.success] == ["已登录，正在打开驾驶舱…"]
+    at.run()  # in a browser the component that writes the login cookie reruns the app
     assert at.title[0].value == "经营总览"
     assert len(at.metric) == 8
 
@@ -196,16 +198,16 @@ def chart_data(at: AppTest, key: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def roster(demo_data_dir) -> pd.DataFrame:
-    """Every (region, team, rep id, rep name) that occurs on a row of the demo snapshot, read straight from it."""
+    """Every (region, team, rep id, rep name, customer) on a row of the demo snapshot, read straight from it."""
     snapshot = current_snapshot(demo_data_dir)
     cur = snapshot.cursor()
     try:
         return cur.execute(
             """
-            SELECT DISTINCT region, team, rep_id, rep FROM (
-                SELECT region, team, rep_id, rep FROM orders
-                UNION ALL SELECT region, team, rep_id, rep FROM opportunities
-                UNION ALL SELECT region, team, rep_id, rep FROM targets WHERE is_leaf
+            SELECT DISTINCT region, team, rep_id, rep, customer FROM (
+                SELECT region, team, rep_id, rep, customer FROM orders
+                UNION ALL SELECT region, team, rep_id, rep, customer FROM opportunities
+                UNION ALL SELECT region, team, rep_id, rep, NULL FROM targets WHERE is_leaf
             ) WHERE rep_id IS NOT NULL
             """
         ).df()
@@ -214,13 +216,13 @@ def roster(demo_data_dir) -> pd.DataFrame:
 
 
 def forbidden_members(roster: pd.DataFrame, scope) -> set[str]:  # noqa: ANN001 - metrics.scope.Scope
-    """Regions, teams, rep ids and rep names that no row of `scope` carries (empty for `all`)."""
+    """Regions, teams, rep ids, rep names and customers that no row of `scope` carries (empty for `all`)."""
     if scope.everything:
         return set()
     inside = roster["region"].isin(scope.regions) | roster["team"].isin(scope.teams) | roster["rep_id"].isin(scope.reps)
     seen, unseen = roster[inside], roster[~inside]
     out = set()
-    for column in ("region", "team", "rep_id", "rep"):
+    for column in ("region", "team", "rep_id", "rep", "customer"):
         out |= set(unseen[column].dropna()) - set(seen[column].dropna())
     return out
 

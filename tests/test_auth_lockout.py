@@ -55,6 +55,8 @@ def sign_in(user: str, password: str) -> AppTest:
     at.text_input[1].input(password)
     at.button[0].click().run()
     assert not at.exception, at.exception
+    if at.session_state["authentication_status"]:
+        at.run()  # in a browser the component that writes the login cookie reruns the app
     return at
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import duckdb
 import xlsxwriter
 import xlwt
 
+from sources.__main__ import main as sources_main
 from sources.dates import DateRule, choose_date_rule, revise_date_rule
 from tests.file_loading import load_file
 
@@ -42,7 +44,9 @@ def test_day_first_is_decided_by_a_value_far_down_the_column(tmp_path):
 
 def test_a_rule_from_a_sample_is_revised_by_the_values_it_could_not_read():
     con = duckdb.connect()
-    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, '01/02/2019'), (2, '02/03/2019'), (3, '25/12/2019')) v(_line, c0)")
+    con.execute(
+        "CREATE TABLE t AS SELECT * FROM (VALUES (1, '01/02/2019'), (2, '02/03/2019'), (3, '25/12/2019')) v(_line, c0)"
+    )
     month_first = DateRule("%m/%d/%Y", False, 0, 0, formats=("%m/%d/%Y",))
     revised = revise_date_rule(con, "t", "c0", "TRUE", month_first)
     assert revised.all_formats == ("%d/%m/%Y",)
@@ -111,7 +115,9 @@ def test_small_integers_in_a_date_column_are_not_serial_dates(tmp_path):
 
 def test_month_labels_read_as_months(tmp_path):
     path = tmp_path / "targets.csv"
-    path.write_text("MonthofOrderDate,Category,Target\nApr-18,Furniture,10400\nMar-19,Clothing,12000\n", encoding="utf-8")
+    path.write_text(
+        "MonthofOrderDate,Category,Target\nApr-18,Furniture,10400\nMar-19,Clothing,12000\n", encoding="utf-8"
+    )
     loaded = load_file(path, "targets", workdir=tmp_path, mapping={"period": "MonthofOrderDate"})
     assert [str(p) for p in loaded.column("period")] == ["2018-04-01", "2019-03-01"]
     assert loaded.column("category") == ["Furniture", "Clothing"]
@@ -140,7 +146,7 @@ def test_real_excel_date_cells_and_text_cells_with_leading_zeros(tmp_path):
     assert round(sum(loaded.column("amount")), 2) == 13.54
 
 
-def test_legacy_xls_sheet_choice_with_dates(tmp_path):
+def test_legacy_xls_sheet_choice_with_dates(tmp_path, cockpit_env, capsys):
     path = tmp_path / "legacy.xls"
     book = xlwt.Workbook(encoding="utf-8")
     book.add_sheet("说明").write(0, 0, "本工作簿由 ERP 导出")
@@ -153,8 +159,12 @@ def test_legacy_xls_sheet_choice_with_dates(tmp_path):
     sheet.write(1, 2, "重庆百货")
     sheet.write(1, 3, 88.5)
     book.save(str(path))
+    cockpit_env({"sources": []})
+    assert sources_main(["check", str(path), "--sheet", "订单", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["details"]["sheets"] == ["说明", "订单"] and report["details"]["sheet"] == "订单"
+    assert report["entity"] == "orders" and report["rows_loaded"] == 1
     loaded = load_file(path, workdir=tmp_path, sheet="订单")
-    assert loaded.details["sheets"] == ["说明", "订单"] and loaded.details["sheet"] == "订单"
     assert [(r["order_id"], str(r["order_date"]), r["customer_name"], r["amount"]) for r in loaded.rows] == [
         ("00017", "2018-01-01 00:00:00", "重庆百货", 88.5)
     ]

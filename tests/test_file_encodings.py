@@ -89,8 +89,11 @@ def test_gbk_bytes_after_a_long_utf8_looking_start_are_still_detected(tmp_path):
     ascii_rows = b"".join(b"SO%07d,2024-01-05,ACME Trading,10\r\n" % i for i in range(SAMPLE_BYTES // 30 + 10))
     tail = "SO9999999,2024-01-06,南京新街口百货,20\r\n".encode("gbk")
     path = tmp_path / "late.csv"
-    path.write_bytes(head.replace("订单编号,订单日期,客户名称,金额".encode("gbk"), b"order id,order date,customer,amount")
-                     + ascii_rows + tail)
+    path.write_bytes(
+        head.replace("订单编号,订单日期,客户名称,金额".encode("gbk"), b"order id,order date,customer,amount")
+        + ascii_rows
+        + tail
+    )
     assert not detect_encoding(path).complete  # the sample alone cannot tell
     loaded = load_file(path, workdir=tmp_path)
     assert loaded.details["encoding"] == "GBK/GB18030"
@@ -115,7 +118,11 @@ def test_a_damaged_line_in_a_utf8_file_is_rejected_not_decoded_in_another_code_p
 
 @pytest.mark.parametrize(("delimiter", "name"), [(",", "comma"), (";", "semicolon"), ("\t", "tab"), ("|", "pipe")])
 def test_delimiter_is_detected(tmp_path, delimiter, name):
-    rows = [["订单编号", "订单日期", "客户名称", "金额"], ["SO1", "2024-01-05", "华联, 上海", "1.5"], ["SO2", "2024-01-06", "燕莎", "2"]]
+    rows = [
+        ["订单编号", "订单日期", "客户名称", "金额"],
+        ["SO1", "2024-01-05", "华联, 上海", "1.5"],
+        ["SO2", "2024-01-06", "燕莎", "2"],
+    ]
     text = "\n".join(delimiter.join(f'"{c}"' if delimiter in c else c for c in row) for row in rows) + "\n"
     path = tmp_path / f"{name}.csv"
     path.write_text(text, encoding="utf-8")

@@ -79,7 +79,9 @@ def test_blank_lines_and_repeated_headers_are_skipped_with_exact_line_numbers(tm
 
 def test_quoted_line_breaks_report_record_numbers(tmp_path):
     path = tmp_path / "notes.csv"
-    path.write_text('Order ID,Order Date,Amount,Status\nA1,2024-01-01,1,"two\nlines"\nA2,2024-01-02,zz,ok\n', encoding="utf-8")
+    path.write_text(
+        'Order ID,Order Date,Amount,Status\nA1,2024-01-01,1,"two\nlines"\nA2,2024-01-02,zz,ok\n', encoding="utf-8"
+    )
     loaded = load_file(path, workdir=tmp_path)
     assert loaded.details["exact_lines"] is False
     assert loaded.column("status") == ["two\nlines"]
@@ -134,10 +136,24 @@ def test_unknown_file_options_are_named(tmp_path, cockpit_env, capsys):
     cockpit_env(
         {
             "sources": [
-                {"name": "a", "entity": "orders", "path": str(path), "options": {"decimals": "comma"}, "schedule": "manual"}
+                {
+                    "name": "a",
+                    "entity": "orders",
+                    "path": str(path),
+                    "options": {"decimals": "comma"},
+                    "schedule": "manual",
+                }
             ]
         }
     )
     assert sources_main(["sync", "--format", "json"]) == 1
     error = json.loads(capsys.readouterr().out)["sources"][0]["error"]
     assert "unknown file source option(s) decimals" in error and "decimal" in error
+
+
+def test_a_column_without_header_is_reported_not_a_reason_to_reject(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text("订单编号,订单日期,金额,\nSO1,2024-01-05,1,急单\nSO2,2024-01-06,2,补货\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1", "SO2"] and loaded.result.rows_rejected == 0
+    assert loaded.issue("unnamed_column") == "column 4 has values but no header; it is not loaded"

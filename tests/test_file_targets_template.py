@@ -74,7 +74,7 @@ def test_template_row_total_column_is_checked_against_the_months(tmp_path):
 
 def test_template_with_iso_month_headers_needs_no_title(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_text("销售代表,2024-01,2024-02,2024-03\n张三,1.5万,\"20,000\",0\n", encoding="utf-8")
+    path.write_text('销售代表,2024-01,2024-02,2024-03\n张三,1.5万,"20,000",0\n', encoding="utf-8")
     loaded = load_file(path, "targets", workdir=tmp_path)
     assert [(str(r["period"]), r["amount"]) for r in loaded.rows] == [
         ("2024-01-01", 15000.0),
@@ -123,7 +123,9 @@ def test_sync_reports_unknown_teams_and_team_targets_that_differ_from_their_reps
     assert code == 0, report
     issues = {i["kind"]: i for i in targets["issues"]}
     assert issues["unknown_team"]["detail"] == "targets name teams the rep roster does not have: 华南组 (10 targets)"
-    assert issues["targets_inconsistent"]["count"] == 1 and "华东一组 2024-03" in issues["targets_inconsistent"]["detail"]
+    assert (
+        issues["targets_inconsistent"]["count"] == 1 and "华东一组 2024-03" in issues["targets_inconsistent"]["detail"]
+    )
     con = duckdb.connect(str(current_snapshot(settings().data_dir).path), read_only=True)
     total = con.execute("SELECT sum(amount) FROM targets WHERE level = 'rep'").fetchall()[0][0]
     con.close()

@@ -59,7 +59,9 @@ def test_superstore_csv_with_bom_and_month_first_dates_matches_source_md(synced)
     assert src["encoding"] == "UTF-8 with BOM" and src["mapping"]["line_id"] == "Row ID"
     assert src["rows_read"] == src["rows_loaded"] == 9994
     assert src["details"]["date_rules"]["order_date"].startswith("%m/%d/%Y (9,994 of 9,994")
-    assert _one(con, "SELECT round(sum(amount), 2), count(DISTINCT order_id), count(DISTINCT customer_id) FROM orders") == (
+    assert _one(
+        con, "SELECT round(sum(amount), 2), count(DISTINCT order_id), count(DISTINCT customer_id) FROM orders"
+    ) == (
         2297200.86,
         5009,
         793,
@@ -124,14 +126,22 @@ def test_cp850_sales_sample_decodes_and_matches_source_md(synced, tmp_path):
 def test_tmall_orders_match_source_md_with_trailing_space_headers(synced):
     report, con = synced("cn-tmall-orders-2020")
     src = _source(report, "tmall_orders")
-    assert src["mapping"] == {"order_id": "订单编号", "order_date": "订单创建时间", "amount": "总金额", "province": "收货地址"}
+    assert src["mapping"] == {
+        "order_id": "订单编号",
+        "order_date": "订单创建时间",
+        "amount": "总金额",
+        "province": "收货地址",
+    }
     assert _one(con, "SELECT count(*), count(DISTINCT order_id), round(sum(amount), 2) FROM orders") == (
         28010,
         28010,
         2995760.61,
     )
     assert _one(con, "SELECT count(*) FROM orders WHERE province = '内蒙古自治区'")[0] > 0
-    assert _one(con, "SELECT min(order_day)::VARCHAR, max(order_day)::VARCHAR FROM orders") == ("2020-02-01", "2020-02-29")
+    assert _one(con, "SELECT min(order_day)::VARCHAR, max(order_day)::VARCHAR FROM orders") == (
+        "2020-02-01",
+        "2020-02-29",
+    )
 
 
 def test_taobao_listings_keep_their_latest_snapshot_per_id(synced):
@@ -179,8 +189,13 @@ def test_india_order_lines_and_category_targets_match_source_md(synced):
     lines = _source(report, "india_order_lines")
     assert lines["details"]["date_rules"]["order_date"].startswith("%d-%m-%Y")  # decided day-first by the column
     assert _one(con, "SELECT round(sum(amount), 2), count(DISTINCT order_id) FROM orders") == (431502.0, 500)
-    assert _one(con, "SELECT min(order_day)::VARCHAR, max(order_day)::VARCHAR FROM orders") == ("2018-04-01", "2019-03-31")
-    assert _one(con, "SELECT round(sum(amount), 2), count(*), min(period)::VARCHAR, max(period)::VARCHAR FROM targets") == (
+    assert _one(con, "SELECT min(order_day)::VARCHAR, max(order_day)::VARCHAR FROM orders") == (
+        "2018-04-01",
+        "2019-03-31",
+    )
+    assert _one(
+        con, "SELECT round(sum(amount), 2), count(*), min(period)::VARCHAR, max(period)::VARCHAR FROM targets"
+    ) == (
         435900.0,
         36,
         "2018-04-01",
@@ -217,8 +232,15 @@ def test_adventureworks_pipe_separated_dw_quota_reads_the_same_quotas(tmp_path, 
                     "mapping": {"rep": "EmployeeKey", "period": "DateKey", "amount": "SalesAmountQuota"},
                     "options": {
                         "header": "none",
-                        "columns": ["SalesQuotaKey", "EmployeeKey", "DateKey", "CalendarYear", "CalendarQuarter",
-                                    "SalesAmountQuota", "Date"],
+                        "columns": [
+                            "SalesQuotaKey",
+                            "EmployeeKey",
+                            "DateKey",
+                            "CalendarYear",
+                            "CalendarQuarter",
+                            "SalesAmountQuota",
+                            "Date",
+                        ],
                     },
                     "schedule": "manual",
                 }

@@ -278,8 +278,7 @@ def _unknown_teams(con: duckdb.DuckDBPyConnection, out_table: str) -> list[Issue
     """Target teams the rep roster (the last good one in staging) does not have, matched by normalised key."""
     try:
         rosters = [
-            f"src__{name}"
-            for (name,) in con.execute("SELECT name FROM _source_state WHERE entity = 'reps'").fetchall()
+            f"src__{name}" for (name,) in con.execute("SELECT name FROM _source_state WHERE entity = 'reps'").fetchall()
         ]
         existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     except duckdb.Error:
@@ -290,12 +289,16 @@ def _unknown_teams(con: duckdb.DuckDBPyConnection, out_table: str) -> list[Issue
     known = set()
     for table in rosters:
         known |= {normalise_key(t) for (t,) in con.execute(f"SELECT DISTINCT team FROM {table}").fetchall() if t}
-    named = con.execute(f"SELECT team, count(*) FROM {out_table} WHERE team IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    named = con.execute(
+        f"SELECT team, count(*) FROM {out_table} WHERE team IS NOT NULL GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     unknown = [(t, n) for t, n in named if normalise_key(t) not in known]
     if not unknown:
         return []
     shown = ", ".join(f"{t} ({n} targets)" for t, n in unknown[:10])
-    return [Issue("unknown_team", f"targets name teams the rep roster does not have: {shown}", sum(n for _, n in unknown))]
+    return [
+        Issue("unknown_team", f"targets name teams the rep roster does not have: {shown}", sum(n for _, n in unknown))
+    ]
 
 
 register(FileConnector())

@@ -241,21 +241,31 @@ def _plausible(ch: str, prev: str, nxt: str) -> float:
     return 0.0
 
 
-def to_utf8(path: Path, encoding: Encoding, out: Path, chunk_chars: int = 1 << 22) -> Path:
-    """Stream `path` into `out` as UTF-8 without BOM; returns the path DuckDB should read."""
+def to_utf8(path: Path, encoding: Encoding, out: Path, chunk_bytes: int = CHUNK_BYTES) -> Path:
+    """Stream `path` into `out` as UTF-8 without BOM; returns the path DuckDB should read.
+
+    Raises UnicodeDecodeError whose `start` is the offset of the bad byte in the whole file.
+    """
     if encoding.name in ("utf-8", "utf-8-sig", "ascii"):
         return path  # DuckDB reads UTF-8 and strips a UTF-8 BOM itself
-    with (
-        open(path, encoding=encoding.name, errors="strict", newline="") as src,
-        open(out, "w", encoding="utf-8", newline="") as dst,
-    ):
+    decoder = codecs.getincrementaldecoder(encoding.name)(errors="strict")
+    offset = 0
+    with open(path, "rb") as src, open(out, "wb") as dst:
         first = True
         while True:
-            chunk = src.read(chunk_chars)
-            if not chunk:
+            block = src.read(chunk_bytes)
+            final = not block
+            try:
+                text = decoder.decode(block, final=final)
+            except UnicodeDecodeError as exc:
+                raise UnicodeDecodeError(
+                    exc.encoding, exc.object, offset + exc.start, offset + exc.end, exc.reason
+                ) from None
+            if first and text.startswith("\ufeff"):
+                text = text[1:]
+            first = first and not text
+            dst.write(text.encode("utf-8"))
+            offset += len(block)
+            if final:
                 break
-            if first and chunk.startswith("\ufeff"):
-                chunk = chunk[1:]
-            first = False
-            dst.write(chunk)
     return out

@@ -70,7 +70,9 @@ def join_file(
     spec = {("on" if key is True else str(key)): value for key, value in spec.items()}
     unknown = set(spec) - {"path", "on", "sheet", "mapping"}
     if unknown:
-        raise FileReadError(f"options.join: unknown key(s) {', '.join(sorted(unknown))}; known: path, on, sheet, mapping")
+        raise FileReadError(
+            f"options.join: unknown key(s) {', '.join(sorted(unknown))}; known: path, on, sheet, mapping"
+        )
     path = Path(spec["path"])
     if not path.is_absolute():
         path = (main_path.parent / path).resolve()
@@ -121,7 +123,11 @@ def join_file(
     columns = dict(mapping.columns)
     columns.update({f: width + n for n, f in enumerate(take)})
     joined_mapping = Mapping(entity, columns, cells, mapping.unmapped, mapping.duplicates, dict(mapping.derived))
-    missing = [f.name for f in ENTITIES[entity].fields if f.required and f.name not in columns and f.name not in mapping.derived]
+    missing = [
+        f.name
+        for f in ENTITIES[entity].fields
+        if f.required and f.name not in columns and f.name not in mapping.derived
+    ]
     if missing:
         raise MappingError(
             f"no column for required {entity} field(s) {', '.join(missing)} in {main_path.name} or {path.name}"
@@ -130,12 +136,18 @@ def join_file(
     issues = []
     if unmatched:
         issues.append(
-            Issue("join_unmatched", f"lines with no row in {path.name} for their {on}; its fields stay empty", unmatched)
+            Issue(
+                "join_unmatched", f"lines with no row in {path.name} for their {on}; its fields stay empty", unmatched
+            )
         )
     if unused:
         issues.append(Issue("join_unused", f"{path.name}: {on} values with no line in {main_path.name}", unused))
     if jrows - distinct:
         issues.append(
-            Issue("join_duplicates", f"{path.name}: rows repeating an {on} already seen; the first row is used", jrows - distinct)
+            Issue(
+                "join_duplicates",
+                f"{path.name}: rows repeating an {on} already seen; the first row is used",
+                jrows - distinct,
+            )
         )
     return Header(header.index, header.line, cells, header.hits), joined_mapping, info, issues

@@ -44,7 +44,9 @@ _PIVOT_MARK = re.compile(
 )
 _TARGET_WORDS = re.compile(r"目标|指标|任务|预算|计划|target|quota|budget|plan", re.IGNORECASE)
 _UNIT = re.compile(r"(亿元|万元|千元|亿|万|千)")
-_UNIT_IN_HEADER = re.compile(r"[（(]\s*(?:单位\s*[:：]\s*)?(?:人民币)?\s*(亿元|万元|千元|亿|万|千)\s*[)）]|(亿元|万元|千元)$")
+_UNIT_IN_HEADER = re.compile(
+    r"[（(]\s*(?:单位\s*[:：]\s*)?(?:人民币)?\s*(亿元|万元|千元|亿|万|千)\s*[)）]|(亿元|万元|千元)$"
+)
 _UNIT_IN_TITLE = re.compile(r"单位\s*[:：]?\s*(?:人民币)?\s*(亿元|万元|千元|元)|[（(]\s*(亿元|万元|千元)\s*[)）]")
 _SCALES = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万": 1e4, "千元": 1e3, "千": 1e3, "元": 1.0}
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*(?:年|财年|年度|fy|\b)", re.IGNORECASE)
@@ -123,7 +125,10 @@ def guess_entity(headers: tuple[str, ...], title: str = "") -> tuple[str, int]:
     if len(periods) >= 3:
         if _TARGET_WORDS.search(title + " " + " ".join(h for h in headers if h)):
             return "targets", len(periods)
-        check_not_pivot(headers, "orders")
+        try:
+            check_not_pivot(headers, "orders")
+        except StructureError as exc:
+            raise StructureError(f"{exc} (A targets template with months as columns: load it --as targets.)") from None
     keys = {normalise_header(h) for h in headers if h}
     scores = {}
     for name, entity in ENTITIES.items():

@@ -28,7 +28,20 @@ from sources.load import Issue
 from sources.parse import NumberRule, number_sql
 from sources.typing_sql import skip_sql
 
-_ROW_TOTALS = {"合计", "总计", "全年", "全年合计", "年度合计", "年合计", "小计", "total", "totals", "fy", "fullyear", "year"}
+_ROW_TOTALS = {
+    "合计",
+    "总计",
+    "全年",
+    "全年合计",
+    "年度合计",
+    "年合计",
+    "小计",
+    "total",
+    "totals",
+    "fy",
+    "fullyear",
+    "year",
+}
 PERIOD_HEADER = "期间（列标题）"
 AMOUNT_HEADER = "目标（单元格）"
 
@@ -191,12 +204,23 @@ def _check_row_totals(con: duckdb.DuckDBPyConnection, wide: str, header: Header,
     issues = []
     rule = NumberRule(decimal=layout.rule.decimal)
     months = " + ".join(f"coalesce({number_sql(f'c{pos}', rule)}, 0)" for pos, _, _ in layout.periods)
+    # Rows with a cell that is not a number are rejected cell by cell already; the check is for the rest.
+    readable = " AND ".join(
+        f"(NULLIF(trim(c{pos}), '') IS NULL OR {number_sql(f'c{pos}', rule)} IS NOT NULL)"
+        for pos, _, _ in layout.periods
+    )
     for pos in layout.totals:
         rows = con.execute(
             f"SELECT _line, s, t FROM (SELECT _line, {months} AS s, {number_sql(f'c{pos}', rule)} AS t FROM {wide} "
-            "WHERE _skip IS NULL) WHERE t IS NOT NULL AND abs(s - t) > 0.005 ORDER BY _line"
+            f"WHERE _skip IS NULL AND {readable}) WHERE t IS NOT NULL AND abs(s - t) > 0.005 ORDER BY _line"
         ).fetchall()
         if rows:
-            shown = "; ".join(f"line {line}: months sum to {s:,.2f}, {header.cells[pos]} says {t:,.2f}" for line, s, t in rows[:5])
-            issues.append(Issue("targets_row_total", f"{header.cells[pos]} differs from the sum of the months: {shown}", len(rows)))
+            shown = "; ".join(
+                f"line {line}: months sum to {s:,.2f}, {header.cells[pos]} says {t:,.2f}" for line, s, t in rows[:5]
+            )
+            issues.append(
+                Issue(
+                    "targets_row_total", f"{header.cells[pos]} differs from the sum of the months: {shown}", len(rows)
+                )
+            )
     return issues
