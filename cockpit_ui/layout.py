@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -25,12 +26,21 @@ def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
         st.caption(text)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:$])")
+
+
+def plain(text: str) -> str:
+    """`text` escaped for st.markdown/st.caption: shown as written, never as markup, HTML, a link or math."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def sidebar(cfg: Settings, principal: Principal) -> bool:
     """User, scope and language in the sidebar; returns True when the user pressed sign-out."""
     with st.sidebar:
-        st.markdown(f"**{principal.name}** · {', '.join(principal.roles)}")
+        # Names and scope values come from the users file and the data: shown as text, never as markup.
+        st.markdown(f"**{plain(principal.name)}** · {', '.join(principal.roles)}")
         scope = principal.scope.label
-        st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else scope}")
+        st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else plain(scope)}")
         choice = st.segmented_control(
             t("language"),
             ["zh", "en"],

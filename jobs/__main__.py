@@ -21,6 +21,8 @@ from sources.sync import run_sync
 def _worker() -> int:
     cfg = settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # APScheduler logs every run of every job at INFO (the inbox job runs every 10 s); keep its warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         with scheduler_lock(cfg.data_dir):
             scheduler = BlockingScheduler(job_defaults=JOB_DEFAULTS, timezone=cfg.business.timezone)

@@ -44,11 +44,14 @@ class PublishReport:
 
 
 def _union(con: duckdb.DuckDBPyConnection, entity: str, tables: list[str]) -> str:
-    """A temp table `u_<entity>` holding every source's rows of an entity (empty, typed, when none)."""
+    """A temp view `u_<entity>` over every source's rows of an entity (empty, typed, when none).
+
+    Views, not copies: a fact table is materialised once (`e_<fact>`) on its way into the snapshot.
+    """
     cols = [f for f in ENTITIES[entity].fields]
     select_cols = ", ".join(f'"{f.name}"' for f in cols) + ", _key, source, source_row, synced_at, _line"
     name = f"u_{entity}"
-    con.execute(f"DROP TABLE IF EXISTS {name}")
+    con.execute(f"DROP VIEW IF EXISTS {name}")
     if tables:
         union = " UNION ALL ".join(f"SELECT {select_cols} FROM {t}" for t in tables)
     else:
@@ -58,7 +61,7 @@ def _union(con: duckdb.DuckDBPyConnection, entity: str, tables: list[str]) -> st
             "CAST(NULL AS VARCHAR) AS source_row, CAST(NULL AS TIMESTAMP) AS synced_at, CAST(NULL AS BIGINT) AS _line "
             "WHERE FALSE"
         )
-    con.execute(f"CREATE TEMP TABLE {name} AS {union}")
+    con.execute(f"CREATE TEMP VIEW {name} AS {union}")
     return name
 
 
@@ -303,11 +306,11 @@ class Conformer:
                 "c.region AS _c_region",
             ]
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}"
+            f"CREATE OR REPLACE TEMP VIEW s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}"
         )
         # Roster as of the row's day: the latest assignment starting on or before it, else the first one.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE r_{fact} AS SELECT s.*, "
+            f"CREATE OR REPLACE TEMP VIEW r_{fact} AS SELECT s.*, "
             "coalesce(a.team, first_a.team) AS _team, coalesce(a.manager, first_a.manager) AS _manager, "
             "coalesce(a.region, first_a.region) AS _rep_region, coalesce(a.rep_name, first_a.rep_name) AS _rep_name "
             f"FROM s_{fact} s ASOF LEFT JOIN d_roster a ON s._rep_id = a.rep_id AND s._day >= a.valid_from "
@@ -350,7 +353,7 @@ class Conformer:
         fields = set(ENTITIES["orders"].field_names)
         e = self._enriched("orders", "CAST(f.order_date AS DATE)", money=("amount", "cost", "profit"))
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE o1 AS SELECT e.*, "
+            f"CREATE OR REPLACE TEMP VIEW o1 AS SELECT e.*, "
             f"(lower(coalesce(e.status, '')) IN {_tuple(CANCELLED_WORDS)}) AS _cancelled, "
             # coalesce: a line without quantity is still a sale (NULL < 0 must not make is_return NULL)
             f"(lower(coalesce(e.order_type, '')) IN {_tuple(RETURN_WORDS)} OR coalesce(e.amount < 0, FALSE) "

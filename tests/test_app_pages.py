@@ -340,3 +340,27 @@ def test_metrics_cli_as_user_gives_the_numbers_the_overview_shows(user, demo_env
     cli_teams = {r["team"]: r["revenue"] for r in json.loads(proc.stdout)["rows"] if r["team"] is not None}
     page_teams = dict(zip(at.dataframe[0].value["team"], at.dataframe[0].value["revenue"], strict=True))
     assert page_teams == pytest.approx(cli_teams, rel=1e-12)
+
+
+def test_cached_numbers_are_never_served_to_another_scope(demo_env):
+    """Streamlit's data cache is shared by every user: a result must be keyed by the whole scope.
+
+    A region and a team spelled alike are different scopes; so are a user's union and one of its parts.
+    """
+    from cockpit_ui.data import metric_answer
+    from metrics.scope import Scope
+
+    cfg = settings()
+    snapshot = current_snapshot(cfg.data_dir)
+    day = {"start": cfg.today.replace(day=1), "end": cfg.today}
+    region = metric_answer(("revenue",), Scope.of(regions=["华东"]), snapshot, **day).frame.iloc[0]["revenue"]
+    team = metric_answer(("revenue",), Scope.of(teams=["华东"]), snapshot, **day).frame.iloc[0]["revenue"]
+    both = metric_answer(("revenue",), Scope.of(regions=["华东"], reps=["S011"]), snapshot, **day)
+    assert region > 0 and team == 0  # no team is called 华东
+    assert region == query(["revenue"], Scope.of(regions=["华东"]), **day).total("revenue")
+    assert both.frame.iloc[0]["revenue"] == query(["revenue"], Scope.of(regions=["华东"], reps=["S011"]), **day).total(
+        "revenue"
+    )
+    assert both.frame.iloc[0]["revenue"] > region  # S011 works outside 华东
+    everyone = metric_answer(("revenue",), Scope.all(), snapshot, **day).frame.iloc[0]["revenue"]
+    assert everyone == query(["revenue"], Scope.all(), **day).total("revenue") > both.frame.iloc[0]["revenue"]

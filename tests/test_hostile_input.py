@@ -35,7 +35,8 @@ CUSTOMERS = [
     '=HYPERLINK("http://evil.example","点我")',
     "上海华联",
 ]
-PASSWORDS = {"boss": "boss-password-1", "h1": "h1-password-1"}
+NAME_X = "<img src=x onerror=alert('name')>"
+PASSWORDS = {"boss": "boss-password-1", "h1": "h1-password-1", "mgr": "mgr-password-1"}
 UNASSIGNED = 1047 + 1054 + 1061 + 1068  # customer 4's orders on days 7, 14, 21, 28 have no rep
 
 
@@ -76,6 +77,12 @@ def write_hostile_company(folder: Path) -> Path:
     users = {
         "boss": {"name": "老板", "password": hash_password(PASSWORDS["boss"]), "roles": ["director"]},
         "h1": {"name": "H1", "password": hash_password(PASSWORDS["h1"]), "roles": ["rep"], "rep_id": "H1"},
+        "mgr": {
+            "name": NAME_X,
+            "password": hash_password(PASSWORDS["mgr"]),
+            "roles": ["team_manager"],
+            "scope": {"teams": [TEAM_X]},
+        },
     }
     (folder / "users.yml").write_text(yaml.safe_dump({"users": users}, allow_unicode=True), encoding="utf-8")
     config = {
@@ -192,7 +199,7 @@ def test_sql_in_where_values_matches_nothing_and_changes_nothing(hostile_env, va
 def test_hostile_as_user_name_is_a_usage_error(hostile):
     proc = run_cli("metrics", "query", "revenue", "--as-user", "boss' OR '1'='1", env=hostile, check=False)
     assert proc.returncode == 2
-    assert "no user" in proc.stderr and "boss, h1" in proc.stderr
+    assert "no user" in proc.stderr and "boss, h1, mgr" in proc.stderr
 
 
 def test_rep_with_a_markup_name_sees_own_rows_and_unassigned_rows_only_under_all(hostile_env):

@@ -99,9 +99,7 @@ def login(page, base_url: str, user: str, password: str | None = None) -> None:
 
 
 @contextlib.contextmanager
-def serve_app(
-    env: dict, log_path: Path, *, extra_args: tuple[str, ...] = (), port: int | None = None
-) -> Iterator[str]:
+def serve_app(env: dict, log_path: Path, *, extra_args: tuple[str, ...] = (), port: int | None = None) -> Iterator[str]:
     """A fresh `streamlit run app.py` on a free loopback port with `env` (the whole environment); yields its URL.
 
     For tests that need their own server: a fresh one (no session has run st.navigation yet), another
@@ -154,3 +152,29 @@ def demo_env(data_dir: Path, **extra: str) -> dict:
     env.pop("COCKPIT_TODAY", None)
     env.update(extra)
     return env
+
+
+def settled(page) -> None:
+    """Wait until the app's current script run is over (all of its elements and frames have arrived)."""
+    from playwright.sync_api import expect
+
+    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=60_000)
+
+
+def sign_in(page, base_url: str, user: str, password: str | None = None) -> None:
+    """Sign in through the real form, waiting out the reruns that follow a page load first.
+
+    A load is followed by reruns (the cookie component reports, a deep link falls back to the login page);
+    while one runs, the old and the new form can both be on the page for a moment.
+    """
+    from playwright.sync_api import expect
+
+    page.goto(base_url)
+    username = page.get_by_label("用户名")
+    expect(username).to_have_count(1, timeout=60_000)
+    page.wait_for_load_state("networkidle")
+    settled(page)
+    expect(username).to_have_count(1, timeout=60_000)
+    username.fill(user)
+    page.get_by_label("密码").fill(password or f"demo-{user}")
+    page.get_by_role("button", name="登录").click()

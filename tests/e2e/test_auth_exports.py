@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from python_calamine import CalamineWorkbook
 
 from core.appstate import AppState
-from tests.e2e.conftest import ROOT, login
+from tests.e2e.conftest import ROOT, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def cli_teams(data_dir, user: str) -> dict[str, tuple[float, float, float]]:
 
 
 def test_tables_have_no_download_button_of_their_own(page, app_server):
-    login(page, app_server, "regional")
+    sign_in(page, app_server, "regional")
     tables = page.locator('[data-testid="stDataFrame"]')
     expect(tables).to_have_count(2, timeout=60_000)
     for i in range(tables.count()):
@@ -55,9 +55,10 @@ def test_export_buttons_download_the_users_rows_and_audit_each_click(page, app_s
     assert sorted(expected) == ["华东一组", "华东二组"]
     state = AppState(demo_data_dir)
     seen = {e["id"] for e in state.audit_entries(limit=10_000)}
-    login(page, app_server, "regional")
+    sign_in(page, app_server, "regional")
     button = page.get_by_role("button", name="导出 CSV")
     expect(button).to_be_visible(timeout=60_000)
+    settled(page)
 
     with page.expect_download() as info:
         button.click()
@@ -68,11 +69,15 @@ def test_export_buttons_download_the_users_rows_and_audit_each_click(page, app_s
     for team, values in expected.items():
         assert got[team] == pytest.approx(values, rel=1e-9), team
 
+    settled(page)  # the click reran the app (its audit callback); let the buttons of the new run settle
     with page.expect_download() as info:
         page.get_by_role("button", name="导出 Excel").click()
     sheet = CalamineWorkbook.from_path(info.value.path()).get_sheet_by_name("overview_teams").to_python()
     assert sheet[0] == ["team", "revenue", "revenue_target", "target_attainment"]
-    assert {row[0]: tuple(row[1:]) for row in sheet[1:]} == pytest.approx(expected, rel=1e-9)
+    book = {row[0]: tuple(row[1:]) for row in sheet[1:]}
+    assert book.keys() == expected.keys()
+    for team, values in expected.items():
+        assert book[team] == pytest.approx(values, rel=1e-9), team
 
     page.wait_for_load_state("networkidle")
     for _ in range(50):

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.appstate import AppState
-from tests.e2e.conftest import login
+from tests.e2e.conftest import settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +25,8 @@ def wait_for_cookie(page, name: str = COOKIE) -> dict:
 
 
 def signed_out(page) -> None:
-    expect(page.get_by_label("用户名")).to_be_visible(timeout=60_000)
+    expect(page.get_by_label("用户名")).to_have_count(1, timeout=60_000)
+    settled(page)
     assert page.locator('[data-testid="stMetric"]').count() == 0
     assert page.locator('[data-testid="stDataFrame"]').count() == 0
     assert page.get_by_role("heading", name="经营总览").count() == 0
@@ -33,7 +34,7 @@ def signed_out(page) -> None:
 
 def test_sign_out_holds_after_reload_old_cookie_and_in_other_tabs(page, app_server, demo_data_dir):
     heading = page.get_by_role("heading", name="经营总览")
-    login(page, app_server, "analyst")
+    sign_in(page, app_server, "analyst")
     expect(heading).to_be_visible(timeout=60_000)
     old = wait_for_cookie(page)
 
@@ -62,7 +63,7 @@ def test_sign_out_holds_after_reload_old_cookie_and_in_other_tabs(page, app_serv
     signed_out(other)
 
     # Signing in again issues a new cookie, which works after a reload.
-    login(page, app_server, "analyst")
+    sign_in(page, app_server, "analyst")
     expect(heading).to_be_visible(timeout=60_000)
     fresh = wait_for_cookie(page)
     for _ in range(150):

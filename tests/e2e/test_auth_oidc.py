@@ -88,7 +88,9 @@ def _sign_in(page, base: str, who: str) -> None:
 
 
 def _audit(data_dir: Path, action: str, username: str | None) -> list[dict]:
-    return [e for e in AppState(data_dir).audit_entries(limit=5000) if e["action"] == action and e["username"] == username]
+    return [
+        e for e in AppState(data_dir).audit_entries(limit=5000) if e["action"] == action and e["username"] == username
+    ]
 
 
 def test_sign_in_with_the_provider_maps_the_identity_to_the_users_file(page, oidc_app):

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.warehouse import current_snapshot
-from tests.e2e.conftest import login
+from tests.e2e.conftest import settled, sign_in
 from tests.e2e.test_auth_logout import wait_for_cookie
 
 pytestmark = pytest.mark.e2e
@@ -41,11 +41,6 @@ def hidden_members(data_dir, inside: str) -> set[str]:
     return {v for row in rows if not row[5] for v in row[:5] if v} - seen
 
 
-def finished(page) -> None:
-    """Wait until the app's script run is over (every frame of the run has arrived)."""
-    expect(page.locator('[data-test-script-state="notRunning"]')).to_have_count(1, timeout=60_000)
-
-
 def encodings(text: str) -> list[bytes]:
     return [text.encode("utf-8"), json.dumps(text)[1:-1].encode("ascii")]
 
@@ -55,7 +50,7 @@ def test_page_load_frames_carry_nothing_outside_the_scope(page, app_server, demo
     inside, own_team = SCOPES[user]
     hidden = hidden_members(demo_data_dir, inside)
     assert len(hidden) > 5
-    login(page, app_server, user)
+    sign_in(page, app_server, user)
     expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
     wait_for_cookie(page)
 
@@ -67,10 +62,10 @@ def test_page_load_frames_carry_nothing_outside_the_scope(page, app_server, demo
     )
     tab.goto(app_server)  # signed in from the cookie
     expect(tab.locator('[data-testid="stMetric"]')).to_have_count(8, timeout=60_000)
-    finished(tab)
+    settled(tab)
     tab.get_by_text("本年至今").click()  # a longer period: more rows, same scope
     expect(tab.get_by_text("2026-01-01 — 2026-11-30")).to_be_visible(timeout=60_000)
-    finished(tab)
+    settled(tab)
     wire = b"".join(frames)
     assert own_team.encode() in wire  # the frames do carry the page's data
     leaked = sorted(m for m in hidden if any(form in wire for form in encodings(m)))
