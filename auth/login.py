@@ -15,15 +15,16 @@ import streamlit as st
 from auth import clock, oidc, sessions
 from auth.principal import Principal
 from auth.startup import AuthConfigError, check_startup, cookie_key
-from auth.users import Users
+from auth.users import Users, UsersFileError, check_password, load_users
 from core.appstate import AppState
 from core.config import Settings
 
-__all__ = ["AuthConfigError", "check_startup", "login", "logout", "sign_in_page"]
+__all__ = ["AuthConfigError", "check_startup", "login", "logout", "sign_in_page", "still_signed_in"]
 
 COOKIE_NAME = "cockpit_auth"
 COOKIE_EXPIRY_DAYS = sessions.SESSION_HOURS / 24
 FORM_KEY = "cockpit_login"
+_NO_SUCH_USER_HASH = "$2b$12$Sj7iotEyGIn4eWwi5NFcJeILGC5P4SP2bor4RQF8ZJMN8ufoII4qu"  # of a random text
 _SESSION_KEYS = (
     "name",
     "username",
@@ -62,7 +63,12 @@ def _authenticator(settings: Settings, users: Users, state: AppState):  # noqa: 
             st.session_state["_auth_locked"] = username
             state.audit(username, "login_locked")
             return False
-        ok = bool(original(username, password))
+        if username in model.credentials["usernames"]:
+            ok = bool(original(username, password))
+        else:
+            # As slow as a real check, so response times do not tell which usernames exist.
+            check_password(password or "", _NO_SUCH_USER_HASH)
+            ok = False
         sessions.record_attempt(state, username, ok)
         st.session_state["_auth_form_login"] = ok
         if ok:
@@ -172,6 +178,30 @@ def sign_in_page(settings: Settings, users: Users, *, lang: str = "zh") -> None:
         oidc.sign_in_page(settings, users, lang=lang)
     else:
         _password_form(lang)
+
+
+def still_signed_in(settings: Settings, principal: Principal) -> Principal | None:
+    """`principal` as the users file describes it now, if its sign-in still holds in this session; else None.
+
+    Pages' guards call it on every run, so a page never relies on a Principal left in the session by an
+    earlier run: a logout elsewhere, the end of the session's lifetime or a user removed from the users file
+    stops the page, and changed roles or scope apply at once.
+
+    A Principal without a sign-in time cannot come from `login()` (it always records one); only a test that
+    puts a Principal into a page's session directly has one, and it is taken as given.
+    """
+    if st.session_state.get("_auth_issued_at") is None:
+        return principal
+    try:
+        users = load_users(settings)
+    except UsersFileError:
+        return None
+    user = users.users.get(principal.username)
+    issued = st.session_state.get("_auth_issued_at")
+    if user is None or not sessions.still_valid(AppState(settings.data_dir), user.username, issued):
+        _clear_session()
+        return None
+    return Principal.from_user(user)
 
 
 def logout(settings: Settings, principal: Principal) -> None:

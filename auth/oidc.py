@@ -112,6 +112,7 @@ def current(settings: Settings, users: Users) -> Principal | None:
         st.session_state["_oidc_login"] = seen
     st.session_state["authentication_status"] = True
     st.session_state["username"] = found.user.username
+    st.session_state["_auth_issued_at"] = float(found.claims["iat"])
     return Principal.from_user(found.user)
 
 

@@ -156,3 +156,22 @@ def test_admin_unlocks_a_locked_account_and_it_is_audited(company):
     entry = next(e for e in state.audit_entries() if e["action"] == "admin_unlock")
     assert entry["username"] == "root" and entry["detail"] == {"user": "li", "failures_cleared": 5}
     assert sign_in("li", PASSWORD).session_state["authentication_status"] is True
+
+
+def test_a_session_ends_after_its_lifetime_and_at_a_logout_elsewhere(company):
+    at = sign_in("li", PASSWORD)
+    assert at.title[0].value == "经营总览"
+    clock.advance(sessions.SESSION_HOURS * 3600 - 60)
+    at.run()
+    assert at.title[0].value == "经营总览"  # a minute before the end of the session
+    clock.advance(61)
+    at.run()
+    assert at.session_state["principal"] is None
+    assert len(at.metric) == 0 and not at.title
+
+    clock.reset()
+    other = sign_in("li", PASSWORD)
+    assert other.title[0].value == "经营总览"
+    sessions.record_logout(AppState(company), "li")  # li signs out in another session
+    other.run()
+    assert other.session_state["principal"] is None and len(other.metric) == 0 and not other.title

@@ -194,9 +194,7 @@ def _oidc_secrets(**overrides) -> dict:
     ],
     ids=["no-cookie-secret", "short-cookie-secret", "no-client-secret", "relative-redirect"],
 )
-def test_app_with_a_weak_or_incomplete_oidc_setup_refuses_to_start(
-    cockpit_env, tmp_path, real_hash, overrides, reason
-):
+def test_app_with_a_weak_or_incomplete_oidc_setup_refuses_to_start(cockpit_env, tmp_path, real_hash, overrides, reason):
     _company(cockpit_env, tmp_path, _zhou(real_hash), auth={"method": "oidc", "provider_label": "ACME SSO"})
     at = _app()
     at.secrets["auth"] = _oidc_secrets(**overrides)
