@@ -187,11 +187,8 @@ def still_signed_in(settings: Settings, principal: Principal) -> Principal | Non
     earlier run: a logout elsewhere, the end of the session's lifetime or a user removed from the users file
     stops the page, and changed roles or scope apply at once.
 
-    A Principal without a sign-in time cannot come from `login()` (it always records one); only a test that
-    puts a Principal into a page's session directly has one, and it is taken as given.
+    A Principal without a sign-in time did not come from `login()` (it always records one) and is refused.
     """
-    if st.session_state.get("_auth_issued_at") is None:
-        return principal
     try:
         users = load_users(settings)
     except UsersFileError:

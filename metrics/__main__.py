@@ -104,8 +104,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _csv_value(value, fmt: str | None):  # noqa: ANN001, ANN202
-    if value is None or fmt is None or isinstance(value, str):
-        return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        # A label like "=HYPERLINK(...)" must stay text when the CSV is opened in a spreadsheet.
+        return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    if fmt is None:
+        return value
     places = {"money": 2, "percent": 4, "days": 2, "number": 4, "count": 0}.get(fmt, 4)
     return round(float(value), places) if places else int(round(float(value)))
 

@@ -136,3 +136,23 @@ def test_team_targets_are_not_double_counted(demo_env):
 def test_dimension_not_allowed_lists_allowed(demo_env):
     with pytest.raises(QueryError, match="allowed: region"):
         query(["win_rate"], Scope.all(), by=["subcategory"])
+
+
+def test_metrics_csv_keeps_formula_like_labels_as_text(tmp_path, cockpit_env, capsys):
+    # Regression: `metrics query --format csv` wrote a customer named "=HYPERLINK(...)" as a live formula.
+    from metrics.__main__ import main as metrics_main
+    from sources.__main__ import main as sources_main
+
+    export = tmp_path / "orders.csv"
+    export.write_text(
+        'order id,order date,customer name,amount\nA1,2024-01-01,"=HYPERLINK(""http://x"")",10\n'
+        "A2,2024-01-02,Plain Ltd,5\n",
+        encoding="utf-8",
+    )
+    cockpit_env({"sources": [{"name": "shop", "entity": "orders", "path": str(export), "schedule": "manual"}]})
+    assert sources_main(["sync", "--format", "json"]) == 0
+    capsys.readouterr()
+    assert metrics_main(["query", "revenue", "--by", "customer", "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("customer,")
+    assert "'=HYPERLINK" in "\n".join(lines[1:]) and "Plain Ltd" in "\n".join(lines[1:])

@@ -11,7 +11,9 @@ import duckdb
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from auth import clock
 from auth.principal import Principal
+from auth.users import hash_password
 from cockpit_ui.health import rejects_csv
 from core.appstate import AppState
 from core.config import settings
@@ -47,6 +49,7 @@ def health_env(cockpit_env, tmp_path, monkeypatch):
                 },
                 {"name": "catalog", "entity": "products", "path": str(products), "schedule": "manual"},
             ],
+            "users_file": str(_users_file(tmp_path)),
         }
     )
     assert run_sync(settings()).ok
@@ -58,10 +61,25 @@ def health_env(cockpit_env, tmp_path, monkeypatch):
     return settings()
 
 
+def _users_file(folder: Path) -> Path:
+    """A director and an admin, as the guard re-reads them on every run."""
+    path = folder / "users.yml"
+    secret = hash_password("not-a-demo-password")
+    path.write_text(
+        "users:\n"
+        f"  director: {{name: Director, password: '{secret}', roles: [director], scope: all}}\n"
+        f"  admin: {{name: Admin, password: '{secret}', roles: [admin], scope: all}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _page(user: str, roles: tuple[str, ...]) -> AppTest:
+    """The page as `login()` leaves a session: a Principal and the time of its sign-in."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.session_state["principal"] = Principal(user, user, roles, Scope.all())
     at.session_state["authentication_status"] = True
+    at.session_state["_auth_issued_at"] = clock.now()
     return at.run()
 
 
