@@ -10,9 +10,7 @@ schedule are synced together, so they publish one snapshot.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
-import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from core.appstate import AppState
 from core.config import Settings
+from core.locks import file_lock
 from core.schedule import parse_schedule
 from sources.sync import all_sources, run_sync
 
@@ -40,25 +39,12 @@ class WorkerRunningError(RuntimeError):
 @contextmanager
 def scheduler_lock(data_dir: Path) -> Iterator[None]:
     """Held for the worker's lifetime: one scheduler per data directory."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "scheduler.lock"
-    fh = open(path, "a+")  # noqa: SIM115 - held open for the lifetime of the worker
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "another process"
-        fh.close()
-        raise WorkerRunningError(f"a worker already runs for {data_dir} ({holder})") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"pid {os.getpid()}")
-    fh.flush()
-    try:
+
+    def refuse(holder: str) -> bool:
+        raise WorkerRunningError(f"a worker already runs for {data_dir} ({holder})")
+
+    with file_lock(data_dir / "scheduler.lock", on_busy=refuse):
         yield
-    finally:
-        fcntl.flock(fh, fcntl.LOCK_UN)
-        fh.close()
 
 
 def job_id(schedule_text: str) -> str:

@@ -16,7 +16,6 @@ while loading finds the item 'loading' next time and imports it again.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
@@ -30,6 +29,7 @@ from typing import Any
 
 from core.appstate import AppState
 from core.config import Settings
+from core.locks import file_lock
 
 STAGES = ("pending", "ready", "done", "failed")
 ABANDONED_AFTER = dt.timedelta(days=1)
@@ -177,18 +177,8 @@ def discard(cfg: Settings, item_id: str, *, user: str | None) -> None:
 @contextmanager
 def _inbox_lock(data_dir: Path) -> Iterator[bool]:
     """One inbox run at a time (the worker's job and `python -m jobs run inbox`); yields False when taken."""
-    path = Path(data_dir) / "inbox" / "inbox.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    with file_lock(Path(data_dir) / "inbox" / "inbox.lock", on_busy=lambda _holder: False) as mine:
+        yield mine
 
 
 def process_inbox(cfg: Settings) -> list[dict[str, Any]]:

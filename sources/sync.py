@@ -12,9 +12,7 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ import duckdb
 
 from core.appstate import AppState
 from core.config import Settings, Source
+from core.locks import file_lock
 from core.warehouse import current_snapshot_id
 from sources.connectors import connector_for
 from sources.drift import column_schema, drift_issues, schema_drift, schema_of_run
@@ -60,6 +59,20 @@ class SourceOutcome:
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     rejected_sample: list[dict[str, Any]] = field(default_factory=list)
+
+    def run_values(self) -> dict[str, Any]:
+        """What the app-state run record keeps of this outcome (accounting, issues, details)."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_rejected": self.rows_rejected,
+            "rows_superseded": self.rows_superseded,
+            "rows_skipped": self.rows_skipped,
+            "rows_deleted": self.rows_deleted,
+            "issues": [i.as_dict() for i in self.issues],
+            "content_hash": self.details.get("fingerprint"),
+            "details": _jsonable(self.details),
+        }
 
     def as_dict(self, with_details: bool = False) -> dict[str, Any]:
         out = {
@@ -98,28 +111,17 @@ class SyncReport:
 @contextmanager
 def writer_lock(data_dir: Path, out: TextIO | None = None) -> Iterator[None]:
     """Hold the one-writer lock of a data directory; if another process holds it, say so and wait."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "writer.lock"
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            print(
-                f"another sync is writing to {data_dir} ({holder}); waiting for it to finish…",
-                file=out or sys.stderr,
-                flush=True,
-            )
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def wait(holder: str) -> bool:
+        print(
+            f"another sync is writing to {data_dir} ({holder}); waiting for it to finish…",
+            file=out or sys.stderr,
+            flush=True,
+        )
+        return True
+
+    with file_lock(data_dir / "writer.lock", on_busy=wait):
+        yield
 
 
 def all_sources(settings: Settings) -> list[Source]:
@@ -213,17 +215,9 @@ def _sync_locked(
         state.finish_run(
             runs[outcome.name],
             status=outcome.status,
-            rows_read=outcome.rows_read,
-            rows_loaded=outcome.rows_loaded,
-            rows_rejected=outcome.rows_rejected,
-            rows_superseded=outcome.rows_superseded,
-            rows_skipped=outcome.rows_skipped,
-            rows_deleted=outcome.rows_deleted,
-            issues=[i.as_dict() for i in outcome.issues],
             error=outcome.error,
             snapshot_id=snapshot_id,
-            content_hash=outcome.details.get("fingerprint"),
-            details=_jsonable(outcome.details),
+            **outcome.run_values(),
         )
     if published:
         for run_id in pending.values():
@@ -241,18 +235,7 @@ def _jsonable(value: Any) -> Any:
 def _record_load(state: AppState, run_id: int, outcome: SourceOutcome) -> None:
     """Keep a load's accounting, rejected rows and details as soon as the file is read, before anything is taken."""
     state.add_rejects(run_id, outcome.name, outcome.details.pop("_rejects", []))
-    state.update_run(
-        run_id,
-        rows_read=outcome.rows_read,
-        rows_loaded=outcome.rows_loaded,
-        rows_rejected=outcome.rows_rejected,
-        rows_superseded=outcome.rows_superseded,
-        rows_skipped=outcome.rows_skipped,
-        rows_deleted=outcome.rows_deleted,
-        issues=[i.as_dict() for i in outcome.issues],
-        content_hash=outcome.details.get("fingerprint"),
-        details=_jsonable(outcome.details),
-    )
+    state.update_run(run_id, **outcome.run_values())
 
 
 def _note_drift(state: AppState, source: Source, outcome: SourceOutcome) -> None:

@@ -181,21 +181,6 @@ def _number_rules(mapping: Mapping, entity: str, title: str, options: dict[str, 
     return rules
 
 
-def inspect_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    *,
-    entity: str | None,
-    sheet: str | None,
-    explicit: dict[str, str] | None,
-    table: str,
-    workdir: Path,
-) -> tuple[RawFile, Any, Any, str]:
-    """Read a file and find its header, entity and mapping (the first four things `plan_file` decides)."""
-    plan = plan_file(con, path, entity=entity, sheet=sheet, explicit=explicit, table=table, workdir=workdir)
-    return plan.raw, plan.header, plan.mapping, plan.entity
-
-
 class FileConnector:
     """Loads one file source into canonical rows."""
 
