@@ -168,6 +168,9 @@ def _step_read_type(path: Path, profile: bool = False) -> dict:
     if profile:
         con = _Timed(con, statements)
     timings: dict[str, float] = {}
+    import sources.connectors.files  # noqa: F401  (module imports are not part of reading a file)
+    import sources.load  # noqa: F401
+
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
         plan, result = _read_and_type(con, path, Path(tmp), timings)

@@ -15,6 +15,7 @@ never multiply fact rows.
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -317,33 +318,46 @@ class Conformer:
             "LEFT JOIN (SELECT * FROM d_roster QUALIFY row_number() OVER (PARTITION BY rep_id ORDER BY valid_from) = 1) "
             "first_a ON first_a.rep_id = s._rep_id"
         )
+        # A view takes no parameters: the currency is inlined, a three-letter code the settings already checked.
+        if not re.fullmatch(r"[A-Z]{3}", self.currency):
+            raise ValueError(f"reporting currency must be a three-letter code, got {self.currency!r}")
+        cur = f"'{self.currency}'"
         fx_cols = []
         for col in money:
-            fx_cols.append(f"CASE WHEN upper(r.currency) = $cur THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc")
+            fx_cols.append(f"CASE WHEN upper(r.currency) = {cur} THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc")
         fx_join = (
             "ASOF LEFT JOIN d_fx fx ON fx.currency = upper(r.currency) AND r._day >= fx.rate_date" if money else ""
         )
         fx_rate = (
-            "CASE WHEN upper(r.currency) = $cur THEN 1.0 ELSE fx.rate END AS _fx_rate" if money else "NULL AS _fx_rate"
+            f"CASE WHEN upper(r.currency) = {cur} THEN 1.0 ELSE fx.rate END AS _fx_rate"
+            if money
+            else "NULL AS _fx_rate"
         )
+        # A view: the fact's one CREATE TABLE in snap runs the joins once, with no copy of the rows in between.
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE e_{fact} AS SELECT r.*, {fx_rate}{', ' if fx_cols else ''}{', '.join(fx_cols)} "
-            f"FROM r_{fact} r {fx_join}",
-            {"cur": self.currency} if money else {},
+            f"CREATE OR REPLACE TEMP VIEW e_{fact} AS SELECT r.*, {fx_rate}{', ' if fx_cols else ''}{', '.join(fx_cols)} "
+            f"FROM r_{fact} r {fx_join}"
         )
         if money:
-            for source, n, currencies in con.execute(
-                f"SELECT source, count(*), string_agg(DISTINCT upper(currency), ', ') FROM e_{fact} "
-                f"WHERE _fx_rate IS NULL AND {money[0]} IS NOT NULL GROUP BY 1"
-            ).fetchall():
-                self.report.add(
-                    source,
-                    "fx_missing",
-                    f"{fact}: no exchange rate to {self.currency} on or before the row's date for "
-                    f"{currencies}; these amounts are left out of every total",
-                    n,
-                )
+            self._report_missing_fx(fact, day_sql, money[0])
         return f"e_{fact}"
+
+    def _report_missing_fx(self, fact: str, day_sql: str, amount: str) -> None:
+        """Report the rows in a foreign currency with no rate on or before their day (left out of totals)."""
+        for source, n, currencies in self.con.execute(
+            f"SELECT f.source, count(*), string_agg(DISTINCT f._cur, ', ') FROM (SELECT f.source, "
+            f"upper(f.currency) AS _cur, {day_sql} AS _day FROM u_{fact} f WHERE upper(f.currency) <> $cur "
+            f"AND f.{amount} IS NOT NULL) f ASOF LEFT JOIN d_fx fx ON fx.currency = f._cur AND f._day >= fx.rate_date "
+            "WHERE fx.rate IS NULL GROUP BY 1",
+            {"cur": self.currency},
+        ).fetchall():
+            self.report.add(
+                source,
+                "fx_missing",
+                f"{fact}: no exchange rate to {self.currency} on or before the row's date for "
+                f"{currencies}; these amounts are left out of every total",
+                n,
+            )
 
     def _region_sql(self, fields: set[str]) -> str:
         return "coalesce(e.region, e._rep_region)" if "region" in fields else "e._rep_region"

@@ -157,3 +157,23 @@ def test_a_column_without_header_is_reported_not_a_reason_to_reject(tmp_path):
     loaded = load_file(path, workdir=tmp_path)
     assert loaded.column("order_id") == ["SO1", "SO2"] and loaded.result.rows_rejected == 0
     assert loaded.issue("unnamed_column") == "column 4 has values but no header; it is not loaded"
+
+
+def test_line_numbers_stay_exact_when_a_large_file_is_read_in_parallel(tmp_path):
+    """Regression: record numbers come from the table's row ids after a parallel read, not from a window."""
+    rows = 700_000  # about 20 MB: several reader buffers, so the scan runs on more than one thread
+    lines = ["Order ID,Order Date,Amount\n"] + [f"A{i},2024-01-05,{i % 997}\n" for i in range(rows)]
+    for line in (2, 350_001, rows + 1):
+        lines[line - 1] = f"B{line},2024-01-05,n/a\n"
+    lines.insert(500_000, "\n")  # a blank line: later records shift by one
+    path = tmp_path / "large.csv"
+    path.write_text("".join(lines), encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.result.rows_loaded == rows - 3
+    assert loaded.reasons() == {
+        2: "Amount: not an amount 'n/a'",
+        350_001: "Amount: not an amount 'n/a'",
+        rows + 2: "Amount: not an amount 'n/a'",
+    }
+    line_of = dict(zip(loaded.column("order_id"), loaded.column("_line"), strict=True))
+    assert line_of["A1"] == 3 and line_of["A499998"] == 500_000 and line_of["A499999"] == 500_002

@@ -162,7 +162,7 @@ def _scan(
     for parallel in ("true", "false"):
         try:
             con.execute(
-                f"CREATE TABLE {table} AS SELECT *, row_number() OVER () AS _rec FROM read_csv($path, header=false, "
+                f"CREATE TABLE {table} AS SELECT * FROM read_csv($path, header=false, "
                 f"columns={struct}, delim=$delim, quote='\"', escape='\"', auto_detect=false, null_padding=true, "
                 f"strict_mode=true, store_rejects=true, rejects_table='{rejects_table}', rejects_scan='{scan}', "
                 f"max_line_size=16777216, parallel={parallel})",
@@ -173,6 +173,10 @@ def _scan(
             if parallel == "true" and "parallel" in str(exc).lower():
                 continue
             raise FileReadError(f"{path.name}: cannot be read as delimited text: {exc}") from exc
+    # Record numbers from the table's row ids: the reader keeps file order (insertion order is preserved), and
+    # numbering afterwards keeps the read parallel, where a window over the scan would run on one thread.
+    con.execute(f"ALTER TABLE {table} ADD COLUMN _rec BIGINT")
+    con.execute(f"UPDATE {table} SET _rec = rowid + 1")
     return con.execute(f"SELECT line, error_type, csv_line FROM {rejects_table} ORDER BY line").fetchall()
 
 
