@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from auth.login import AuthConfigError, check_startup, login, logout, sign_in_page
+from auth.roles import PAGES
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.layout import sidebar
@@ -47,7 +48,13 @@ if principal is None:
                     }
                 )
 
-    st.navigation([st.Page(login_page, title=t("please_login"), url_path="login")], position="hidden").run()
+    # Every page's address shows the sign-in form (no "page not found"), and keeps the address: a link from a
+    # pushed alert to /overview lands there once the user has signed in.
+    deep_links = [st.Page(login_page, title=t("please_login"), url_path=key, visibility="hidden") for key in PAGES]
+    st.navigation(
+        [st.Page(login_page, title=t("please_login"), url_path="login", default=True), *deep_links],
+        position="hidden",
+    ).run()
     st.stop()
 
 if sidebar(cfg, principal):

@@ -110,3 +110,26 @@ def test_signed_out_deep_link_shows_no_numbers(page, app_server):
     page.goto(f"{app_server}/overview")
     expect(page.get_by_label("用户名")).to_be_visible(timeout=30_000)
     assert page.locator('[data-testid="stMetric"]').count() == 0
+
+
+@pytest.mark.parametrize(("path", "heading"), [("overview", "经营总览"), ("data_health", "数据健康")])
+def test_bookmarked_page_opens_after_sign_in_without_page_not_found(page, app_server, path, heading):
+    """Regression: a bookmarked page address (say from a pushed alert) answered "Page not found" when signed out.
+
+    Signed out, every page's address shows the sign-in form; after signing in the same address shows the page,
+    and a reload keeps it. The default page (overview) may be shown at the root or at its own name.
+    """
+    page.goto(f"{app_server}/{path}")
+    username = page.get_by_label("用户名")
+    expect(username).to_be_visible(timeout=30_000)
+    assert page.get_by_text("Page not found").count() == 0
+    page.wait_for_load_state("networkidle")
+    username.fill("director")
+    page.get_by_label("密码").fill("demo-director")
+    page.get_by_role("button", name="登录").click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+    allowed = {f"{app_server}/{path}"} | ({app_server, f"{app_server}/"} if path == "overview" else set())
+    assert page.url.rstrip("/") in {u.rstrip("/") for u in allowed}, page.url
+    page.reload()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+    assert page.get_by_text("Page not found").count() == 0
