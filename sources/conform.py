@@ -309,14 +309,21 @@ class Conformer:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW s_{fact} AS SELECT {', '.join(select)} FROM u_{fact} f {' '.join(joins)}"
         )
-        # Roster as of the row's day: the latest assignment starting on or before it, else the first one.
+        # Roster as of the row's day: the latest assignment starting on or before it, else the first one. The
+        # as-of join runs on the distinct (rep, day) pairs, a few thousand rows, not on the wide fact rows (an
+        # as-of join sorts its whole input: 1.3 s on a million order lines); the facts then take a hash join.
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW r_{fact} AS SELECT s.*, "
+            f"CREATE OR REPLACE TEMP TABLE ra_{fact} AS SELECT k._rep_id, k._day, "
             "coalesce(a.team, first_a.team) AS _team, coalesce(a.manager, first_a.manager) AS _manager, "
             "coalesce(a.region, first_a.region) AS _rep_region, coalesce(a.rep_name, first_a.rep_name) AS _rep_name "
-            f"FROM s_{fact} s ASOF LEFT JOIN d_roster a ON s._rep_id = a.rep_id AND s._day >= a.valid_from "
+            f"FROM (SELECT DISTINCT _rep_id, _day FROM s_{fact} WHERE _rep_id IS NOT NULL) k "
+            "ASOF LEFT JOIN d_roster a ON k._rep_id = a.rep_id AND k._day >= a.valid_from "
             "LEFT JOIN (SELECT * FROM d_roster QUALIFY row_number() OVER (PARTITION BY rep_id ORDER BY valid_from) = 1) "
-            "first_a ON first_a.rep_id = s._rep_id"
+            "first_a ON first_a.rep_id = k._rep_id"
+        )
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW r_{fact} AS SELECT s.*, a._team, a._manager, a._rep_region, a._rep_name "
+            f"FROM s_{fact} s LEFT JOIN ra_{fact} a ON a._rep_id = s._rep_id AND a._day IS NOT DISTINCT FROM s._day"
         )
         # A view takes no parameters: the currency is inlined, a three-letter code the settings already checked.
         if not re.fullmatch(r"[A-Z]{3}", self.currency):
@@ -325,9 +332,18 @@ class Conformer:
         fx_cols = []
         for col in money:
             fx_cols.append(f"CASE WHEN upper(r.currency) = {cur} THEN r.{col} ELSE r.{col} * fx.rate END AS _{col}_rc")
-        fx_join = (
-            "ASOF LEFT JOIN d_fx fx ON fx.currency = upper(r.currency) AND r._day >= fx.rate_date" if money else ""
-        )
+        fx_join = ""
+        if money:
+            # The rate of each distinct (currency, day), as of that day; the facts take it by a hash join.
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE fxa_{fact} AS SELECT k._cur, k._day, fx.rate "
+                f"FROM (SELECT DISTINCT upper(f.currency) AS _cur, {day_sql} AS _day FROM u_{fact} f) k "
+                "ASOF LEFT JOIN d_fx fx ON fx.currency = k._cur AND k._day >= fx.rate_date"
+            )
+            fx_join = (
+                f"LEFT JOIN fxa_{fact} fx ON fx._cur IS NOT DISTINCT FROM upper(r.currency) "
+                "AND fx._day IS NOT DISTINCT FROM r._day"
+            )
         fx_rate = (
             f"CASE WHEN upper(r.currency) = {cur} THEN 1.0 ELSE fx.rate END AS _fx_rate"
             if money
