@@ -92,6 +92,7 @@ class Source(_Strict):
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
     schedule: str = "every 1h"
     reject_threshold: float = Field(0.05, ge=0, le=1)
+    allow_empty: bool = False  # an empty load may replace rows (otherwise blocked: a header-only export)
     timezone: str | None = None
     currency: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)

@@ -314,15 +314,37 @@ def _take(con: duckdb.DuckDBPyConnection, source: Source, outcome: SourceOutcome
     considered = outcome.rows_read - outcome.rows_skipped
     share = outcome.rows_rejected / considered if considered else 0.0
     if share > source.reject_threshold:
-        con.execute(f"DROP TABLE IF EXISTS {load_table}")
-        outcome.status = "blocked"
-        outcome.error = (
+        _block(
+            con,
+            load_table,
+            outcome,
             f"{outcome.rows_rejected:,} of {considered:,} rows rejected ({share:.1%}, threshold "
-            f"{source.reject_threshold:.1%}); not published, the last good data is kept"
+            f"{source.reject_threshold:.1%}); not published, the last good data is kept",
         )
         return
+    if outcome.rows_loaded == 0:
+        previous = con.execute("SELECT rows FROM _source_state WHERE name = ?", [source.name]).fetchall()
+        had = (previous[0][0] or 0) if previous else 0
+        if had and not source.allow_empty:
+            # A header-only or empty export is far more often a broken export than a business with no rows.
+            _block(
+                con,
+                load_table,
+                outcome,
+                f"the load has no data rows ({outcome.rows_read:,} read) where the last good load had {had:,}; "
+                "not published, the last good data is kept (set allow_empty: true on the source if empty is right)",
+            )
+            return
+        outcome.issues.append(Issue("empty", "the load has no data rows"))
     commit_load(con, source, load_table, outcome.details.get("fingerprint"), outcome.rows_loaded, run_id)
     outcome.status = "published"
+
+
+def _block(con: duckdb.DuckDBPyConnection, load_table: str, outcome: SourceOutcome, why: str) -> None:
+    """Drop a load that must not be published; the source keeps its last good rows (stale in the snapshot)."""
+    con.execute(f"DROP TABLE IF EXISTS {load_table}")
+    outcome.status = "blocked"
+    outcome.error = why
 
 
 def _publish(

@@ -131,3 +131,41 @@ def test_failed_source_keeps_last_good_rows_and_recovers_when_the_file_returns(s
     code, report = _sync(capsys)
     assert code == 0 and report["shop"]["status"] == "unchanged"
     assert _snapshot()["stale"] == {"shop": False, "catalog": False}
+
+
+def test_header_only_export_is_blocked_and_last_good_rows_kept(shop, capsys):
+    """A header-only export once published with rc 0 and wiped every order; now it is blocked like a bad file."""
+    orders, _ = shop
+    _sync(capsys)
+    orders.write_text("order id,order date,amount\n", encoding="utf-8")
+    code, report = _sync(capsys)
+    assert code == 1
+    shop_line = report["shop"]
+    assert (shop_line["status"], shop_line["rows_read"], shop_line["rows_loaded"]) == ("blocked", 0, 0)
+    assert "no data rows" in shop_line["error"] and "last good load had 5" in shop_line["error"]
+    snap = _snapshot()
+    assert [amount for _, amount in snap["orders"]] == [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert snap["stale"]["shop"] is True
+
+    # The same file through `sources import` under the source's name is blocked too.
+    code = sources_main(["import", str(orders), "--source", "shop", "--as", "orders", "--format", "json"])
+    capsys.readouterr()
+    assert code != 0
+    assert len(_snapshot()["orders"]) == 5
+
+
+def test_empty_export_replaces_rows_when_the_source_allows_empty(cockpit_env, tmp_path, capsys):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(GOOD, encoding="utf-8")
+    source = {"name": "shop", "entity": "orders", "path": str(orders), "schedule": "manual", "allow_empty": True}
+    cockpit_env({"sources": [source]})
+    _sync(capsys)
+    orders.write_text("order id,order date,amount\n", encoding="utf-8")
+    code, report = _sync(capsys)
+    assert code == 0 and report["shop"]["status"] == "published"
+    assert "empty" in [i["kind"] for i in report["shop"]["issues"]]
+    con = duckdb.connect(str(current_snapshot(settings().data_dir).path), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 0
+    finally:
+        con.close()
