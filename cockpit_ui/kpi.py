@@ -1,4 +1,4 @@
-"""KPI cards: value, change against the previous period, sparkline and the 口径 on hover."""
+"""KPI cards: value, change against a comparison period, sparkline and the 口径 on hover."""
 
 from __future__ import annotations
 
@@ -25,12 +25,15 @@ def kpi_card(
     *,
     lang: str,
     currency: str,
+    comparison: str = "previous",
 ) -> None:
-    """One bordered KPI card; `totals` holds the metric and its `__previous` / `__delta_pct` columns."""
+    """One bordered KPI card; `totals` holds the metric and its comparison columns (`__previous` and
+    `__delta_pct`, or `__last_year` and `__delta_pct_last_year`, as `metrics.compare` names them)."""
     label, description = metric.text(lang)
+    suffix = "" if comparison == "previous" else f"_{comparison}"
     value = _finite(totals.get(metric.name))
-    previous = _finite(totals.get(f"{metric.name}__previous"))
-    delta_pct = _finite(totals.get(f"{metric.name}__delta_pct"))
+    previous = _finite(totals.get(f"{metric.name}__{comparison}"))
+    delta_pct = _finite(totals.get(f"{metric.name}__delta_pct{suffix}"))
     if metric.format == "percent" and value is not None and previous is not None:
         # Ratios move in percentage points, not percent of themselves.
         points = (value - previous) * 100

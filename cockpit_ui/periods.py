@@ -27,6 +27,12 @@ class Period:
         return (self.end - self.start).days + 1
 
     @property
+    def comparison(self) -> str:
+        """What the period's KPIs are compared with: a to-date period with the same span last year (同比),
+        any other with the period just before it (环比)."""
+        return "last_year" if self.key in ("mtd", "qtd", "ytd") else "previous"
+
+    @property
     def trend_grain(self) -> str:
         """The grain of a sparkline for this period: days up to two months, weeks up to a year, else months."""
         if self.days <= 62:

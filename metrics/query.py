@@ -117,6 +117,7 @@ def validate(
         if kind not in COMPARES:
             raise QueryError(f"unknown comparison {kind!r}; comparisons: {', '.join(COMPARES)}")
     for metric in metrics:
+        _check_grain(catalog, metric, grain)
         allowed = catalog.allowed_dimensions(metric.name)
         for dim in [*by, *where]:
             if dim not in allowed:
@@ -124,6 +125,37 @@ def validate(
                     f"dimension {dim!r} is not allowed for metric {metric.name}; allowed: {', '.join(allowed)}"
                 )
     return metrics
+
+
+# How fine each grain is; a grain is finer than another when its rank is lower (week is finer than month).
+_GRAIN_RANK = {"day": 0, "week": 1, "month": 2, "quarter": 3, "fiscal_quarter": 3, "year": 4, "fiscal_year": 4}
+
+
+def _too_coarse_input(catalog: Catalog, name: str, grain: str) -> MetricSpec | None:
+    """The metric (or derived input) whose data is set at a coarser grain than `grain`, if any."""
+    for base in catalog.base_metrics(name):
+        if base.finest_grain and _GRAIN_RANK[grain] < _GRAIN_RANK[base.finest_grain]:
+            return base
+    return None
+
+
+def grain_allowed(catalog: Catalog, name: str, grain: str) -> bool:
+    """Whether metric `name` can be answered per `grain` (a monthly target cannot be split into weeks)."""
+    return _too_coarse_input(catalog, name, grain) is None
+
+
+def _check_grain(catalog: Catalog, metric: MetricSpec, grain: str | None) -> None:
+    if grain is None:
+        return
+    base = _too_coarse_input(catalog, metric.name, grain)
+    if base is None:
+        return
+    finest = base.finest_grain
+    via = "" if base.name == metric.name else f" (through {base.name})"
+    raise QueryError(
+        f"{metric.name}{via} is set per {finest}: ask for --grain {finest} or coarser, not {grain}"
+        + ("; for a target paced within the month use --compare target_pace" if finest == "month" else "")
+    )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ class Scope:
         return not self.everything and not (self.regions or self.teams or self.reps)
 
     @property
+    def reps_only(self) -> bool:
+        """True when the scope is a list of reps and nothing wider (a rep sees their own rows, not a team's)."""
+        return not self.everything and bool(self.reps) and not (self.regions or self.teams)
+
+    @property
     def label(self) -> str:
         """`all`, or e.g. `regions=East,West; reps=S001` as printed in the JSON output."""
         if self.everything:

@@ -227,6 +227,7 @@ class MetricSpec(_Spec):
     snapshot: bool = False
     semi_additive: Literal["last"] | None = None
     target: str | None = None
+    finest_grain: Literal["week", "month", "quarter"] | None = None
     dimensions: list[str] | None = None
     format: Format
     direction: Literal["up", "down"] = "up"

@@ -3,10 +3,10 @@ from cockpit_ui.guard import require
 principal = require("overview")
 
 # 经营总览 Overview — the director's one screen.
-# A row of KPI cards for the chosen period (value, change against the previous period, sparkline, 口径 on
-# hover), the revenue trend of the last twelve months against target, and target attainment by team with the
-# team table and its CSV/Excel export, and the ten largest customers — every number from the metric layer, for the
-# signed-in user's scope only.
+# A row of KPI cards for the chosen period (value; change against the same span last year for a to-date
+# period, else against the period before; sparkline; 口径 on hover), the revenue trend of the last twelve
+# months against target, and target attainment by team with the team table and its CSV/Excel export, and the
+# ten largest customers — every number from the metric layer, for the signed-in user's scope only.
 
 import datetime as dt
 
@@ -19,6 +19,7 @@ from cockpit_ui.i18n import lang, t
 from cockpit_ui.kpi import kpi_card
 from cockpit_ui.layout import as_of_stamp
 from cockpit_ui.periods import period_picker
+from metrics.query import grain_allowed
 from metrics.spec import load_catalog
 
 KPIS = (
@@ -41,19 +42,24 @@ if snapshot is None:
     st.stop()
 as_of_stamp(cfg, snapshot)
 period = period_picker(cfg.today)
-st.caption(f"{period.start.isoformat()} — {period.end.isoformat()} · {t('vs_previous')}")
+st.caption(f"{period.start.isoformat()} — {period.end.isoformat()} · {t('vs_' + period.comparison)}")
 
-totals = metric_answer(KPIS, principal.scope, snapshot, start=period.start, end=period.end, compare=("previous",))
-series = metric_answer(KPIS, principal.scope, snapshot, start=period.start, end=period.end, grain=period.trend_grain)
+totals = metric_answer(
+    KPIS, principal.scope, snapshot, start=period.start, end=period.end, compare=(period.comparison,)
+)
+# Sparklines for the KPIs that have a value per day or week (a monthly target does not).
+trended = tuple(name for name in KPIS if grain_allowed(catalog, name, period.trend_grain))
+series = metric_answer(trended, principal.scope, snapshot, start=period.start, end=period.end, grain=period.trend_grain)
 row = totals.frame.iloc[0]
 with st.container(horizontal=True, key="kpi_row"):
     for name in KPIS:
         kpi_card(
             catalog.metric(name),
             row,
-            series.frame[name] if not series.frame.empty else None,
+            series.frame[name] if name in trended and not series.frame.empty else None,
             lang=lang(),
             currency=cfg.business.currency,
+            comparison=period.comparison,
         )
 
 left, right = st.columns([3, 2])
@@ -72,44 +78,46 @@ with left:
             key="trend",
             on_select="rerun",
         )
+# Attainment per team; a rep, who sees only their own rows, sees their own line under their own name.
+level = "rep" if principal.scope.reps_only else "team"
 with right:
-    st.subheader(t("attainment_by_team"))
+    st.subheader(t(f"attainment_by_{level}"))
     teams = metric_answer(
         ("revenue", "revenue_target", "target_attainment"),
         principal.scope,
         snapshot,
-        by=("team",),
+        by=(level,),
         start=period.start,
         end=period.end,
     )
-    frame = teams.frame.dropna(subset=["team"])
+    frame = teams.frame.dropna(subset=[level])
     if frame.empty or frame["target_attainment"].isna().all():
         st.info(t("no_rows"))
     else:
         st.altair_chart(
             attainment_bars(
-                frame, dim="team", dim_title=t("team"), value_title=catalog.metric("target_attainment").text(lang())[0]
+                frame, dim=level, dim_title=t(level), value_title=catalog.metric("target_attainment").text(lang())[0]
             ),
             key="attainment",
             on_select="rerun",
         )
 
-team_rows = frame[["team", "revenue", "revenue_target", "target_attainment"]].reset_index(drop=True)
+team_rows = frame[[level, "revenue", "revenue_target", "target_attainment"]].reset_index(drop=True)
 if not team_rows.empty:
-    st.subheader(t("team_table"))
+    st.subheader(t(f"{level}_table"))
     st.dataframe(
         team_rows,
         hide_index=True,
         width="stretch",
         key="team_table",
         column_config={
-            "team": st.column_config.TextColumn(t("team")),
+            level: st.column_config.TextColumn(t(level)),
             "revenue": st.column_config.NumberColumn(t("revenue"), format="localized"),
             "revenue_target": st.column_config.NumberColumn(t("target"), format="localized"),
             "target_attainment": st.column_config.NumberColumn(t("attainment"), format="percent"),
         },
     )
-    export_buttons(team_rows, what="overview_teams", principal=principal, cfg=cfg, key="team_table")
+    export_buttons(team_rows, what=f"overview_{level}s", principal=principal, cfg=cfg, key="team_table")
 
 customers = metric_answer(("revenue",), principal.scope, snapshot, by=("customer",), start=period.start, end=period.end)
 top = customers.frame.dropna(subset=["customer"]).nlargest(10, "revenue")[["customer", "revenue"]]

@@ -266,13 +266,14 @@ def test_overview_charts_and_team_table_carry_the_metric_layers_numbers(user, de
     assert not at.exception
     today = cfg.today
     start = today.replace(day=1)
-    teams = query(["revenue", "revenue_target", "target_attainment"], scope, by=["team"], start=start, end=today)
-    expected = teams.frame.dropna(subset=["team"]).set_index("team").sort_index()
-    shown = at.dataframe[0].value.set_index("team").sort_index()
+    level = "rep" if user == "rep" else "team"  # a rep's own line is under their name, not their team's
+    teams = query(["revenue", "revenue_target", "target_attainment"], scope, by=[level], start=start, end=today)
+    expected = teams.frame.dropna(subset=[level]).set_index(level).sort_index()
+    shown = at.dataframe[0].value.set_index(level).sort_index()
     assert list(shown.index) == list(expected.index)
     for column in ("revenue", "revenue_target", "target_attainment"):
         assert shown[column].tolist() == pytest.approx(expected[column].tolist(), rel=1e-12), (user, column)
-    bars = chart_data(at, "attainment").set_index("team").sort_index()
+    bars = chart_data(at, "attainment").set_index(level).sort_index()
     assert bars["target_attainment"].tolist() == pytest.approx(expected["target_attainment"].tolist(), rel=1e-12)
     trend_start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
     months = query(["revenue", "revenue_target"], scope, grain="month", start=trend_start, end=today).frame
@@ -321,12 +322,13 @@ def test_metrics_cli_as_user_gives_the_numbers_the_overview_shows(user, demo_env
     for name in KPI_NAMES:
         label = catalog.metric(name).label.zh
         assert shown[label] == format_value(out["rows"][0][name], formats[name], lang="zh"), (user, name)
+    level = "rep" if user == "rep" else "team"
     proc = run_cli(
         "metrics",
         "query",
         "revenue,target_attainment",
         "--by",
-        "team",
+        level,
         "--from",
         start,
         "--to",
@@ -337,8 +339,8 @@ def test_metrics_cli_as_user_gives_the_numbers_the_overview_shows(user, demo_env
         "json",
         env={"COCKPIT_CONFIG": os.environ["COCKPIT_CONFIG"], "COCKPIT_DATA_DIR": os.environ["COCKPIT_DATA_DIR"]},
     )
-    cli_teams = {r["team"]: r["revenue"] for r in json.loads(proc.stdout)["rows"] if r["team"] is not None}
-    page_teams = dict(zip(at.dataframe[0].value["team"], at.dataframe[0].value["revenue"], strict=True))
+    cli_teams = {r[level]: r["revenue"] for r in json.loads(proc.stdout)["rows"] if r[level] is not None}
+    page_teams = dict(zip(at.dataframe[0].value[level], at.dataframe[0].value["revenue"], strict=True))
     assert page_teams == pytest.approx(cli_teams, rel=1e-12)
 
 
@@ -364,3 +366,45 @@ def test_cached_numbers_are_never_served_to_another_scope(demo_env):
     assert both.frame.iloc[0]["revenue"] > region  # S011 works outside 华东
     everyone = metric_answer(("revenue",), Scope.all(), snapshot, **day).frame.iloc[0]["revenue"]
     assert everyone == query(["revenue"], Scope.all(), **day).total("revenue") > both.frame.iloc[0]["revenue"]
+
+
+def test_overview_ytd_compares_with_the_same_span_last_year_not_the_period_before(demo_env):
+    """The YTD cards said 较上期 and compared with the days just before 1 January; a to-date period is 同比."""
+    cfg = settings()
+    today = cfg.today
+    start = dt.date(today.year, 1, 1)
+    at = _app("director").run()
+    at.button_group(key="period").set_value("ytd").run()
+    assert not at.exception
+    assert at.caption[1].value.endswith("较去年同期")
+    answer = query(
+        ["revenue", "gross_margin_rate"],
+        load_users(cfg).get("director").scope,
+        start=start,
+        end=today,
+        compare=("last_year",),
+    ).frame.iloc[0]
+    # Worked from the two spans' own totals: revenue in percent of last year's, margin rate in points.
+    revenue_change = answer["revenue"] / answer["revenue__last_year"] - 1
+    points = (answer["gross_margin_rate"] - answer["gross_margin_rate__last_year"]) * 100
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["销售额"] == f"{'+' if revenue_change > 0 else ''}{round(revenue_change * 100, 1)}%"
+    assert deltas["毛利率"] == f"{'+' if points > 0 else ''}{points:.1f} pp"
+    assert at.caption[1].value.startswith(start.isoformat())
+
+
+def test_rep_sees_own_attainment_under_own_name_not_labelled_as_the_team(demo_env):
+    """The rep's overview once showed the rep's own revenue and target in a row named 华东一组."""
+    cfg = settings()
+    rep = load_users(cfg).get("rep")
+    own = query(["revenue", "revenue_target"], rep.scope, by=["rep"], start=cfg.today.replace(day=1), end=cfg.today)
+    rows = own.frame.dropna(subset=["rep"])
+    assert len(rows) == 1
+    at = _app("rep").run()
+    assert not at.exception
+    assert "我的目标达成" in [s.value for s in at.subheader]
+    assert "各团队目标达成" not in [s.value for s in at.subheader]
+    table = at.dataframe[0].value
+    assert list(table.columns[:1]) == ["rep"] and table["rep"].tolist() == rows["rep"].tolist()
+    assert "华东一组" not in table.to_string()
+    assert table["revenue_target"].tolist() == pytest.approx(rows["revenue_target"].tolist())

@@ -194,6 +194,18 @@ def test_target_attainment_and_pace_on_chinese_working_days(company):
         query(["revenue"], Scope.all(), by=["channel"], compare=("target_pace",), settings=company, **feb)
 
 
+def test_monthly_target_split_into_weeks_is_refused_not_put_in_the_first_week(company):
+    """A weekly target_attainment once showed each month's whole target in the week of the 1st (and none after)."""
+    months = query(["revenue_target"], Scope.all(), grain="month", settings=company, **Q1).records()
+    assert [r["revenue_target"] for r in months] == pytest.approx([15000, 15000, 18000])
+    for name, via in (("revenue_target", ""), ("target_attainment", r" \(through revenue_target\)")):
+        for grain in ("week", "day"):
+            with pytest.raises(QueryError, match=f"{name}{via} is set per month: ask for --grain month or coarser"):
+                query([name], Scope.all(), grain=grain, settings=company, **Q1)
+    quarter = query(["target_attainment"], Scope.all(), grain="quarter", settings=company, **Q1).records()
+    assert quarter[0]["target_attainment"] == pytest.approx(16370 / 48000)
+
+
 def test_month_and_year_to_date_against_last_year(company):
     row = one(company, ["revenue"], end=D(2026, 2, 28), compare=("mtd_last_year", "ytd_last_year"))
     assert row["revenue__mtd"] == pytest.approx(5170)
