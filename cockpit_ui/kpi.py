@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from metrics.formatting import format_delta_pct, format_value
+from metrics.formatting import format_change, format_delta_pct, format_value
 from metrics.spec import MetricSpec
 
 
@@ -36,8 +36,7 @@ def kpi_card(
     delta_pct = _finite(totals.get(f"{metric.name}__delta_pct{suffix}"))
     if metric.format == "percent" and value is not None and previous is not None:
         # Ratios move in percentage points, not percent of themselves.
-        points = (value - previous) * 100
-        delta = f"{'+' if points > 0 else ''}{points:.1f} pp"
+        delta = format_change(value - previous, "percent")
     else:
         delta = format_delta_pct(delta_pct) if delta_pct is not None else None
     chart = None

@@ -15,7 +15,7 @@ import sys
 from core.config import ConfigError, settings
 from core.warehouse import NoSnapshotError
 from metrics.compiler import QueryError
-from metrics.formatting import format_delta_pct, format_value
+from metrics.formatting import format_change, format_delta_pct, format_value
 from metrics.query import COMPARES, QueryResult, query
 from metrics.scope import Scope
 from metrics.spec import SpecError, load_catalog
@@ -136,6 +136,8 @@ def _emit(result: QueryResult, fmt: str, lang: str, currency: str) -> None:
             value = row[c["name"]]
             if "__delta_pct" in c["name"]:
                 line.append(format_delta_pct(value))
+            elif "__delta" in c["name"] and c["format"]:
+                line.append(format_change(value, c["format"], lang=lang, currency=currency))
             elif c["format"]:
                 line.append(format_value(value, c["format"], lang=lang, currency=currency))
             else:
@@ -217,10 +219,14 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SpecError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        raise  # the reader stopped early (`| head`); `core.cli.run_main` ends quietly
     except Exception as exc:  # noqa: BLE001 - a message a user can act on, never a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from core.cli import run_main
+
+    run_main(main)

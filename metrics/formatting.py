@@ -8,6 +8,8 @@
 - days: one decimal, `12.5 天` / `12.5 days`.
 - number: two decimals with thousands separators.
 - no value: `—`.
+- a change (`format_change`): the metric's own format with its sign, `+¥12.35万`; a ratio's change in
+  percentage points, `+0.3 pp`.
 """
 
 from __future__ import annotations
@@ -51,6 +53,17 @@ def format_money(value: float, *, lang: str = "zh", currency: str = "CNY") -> st
             scaled = _round(amount / size, 2)
             return f"{sign}{symbol(currency)}{scaled:,}{unit}"
     return f"{sign}{symbol(currency)}{_round(amount, 2):,}"
+
+
+def format_change(value: float | None, fmt: str, *, lang: str = "zh", currency: str = "CNY") -> str:
+    """A change in a metric's own unit with its sign: `+¥12.35万`, `-3`; a ratio moves in points, `+0.3 pp`."""
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return NO_VALUE
+    if fmt == "percent":
+        points = _round(float(value) * 100, 1)
+        return f"{'+' if points > 0 else ''}{points} pp"
+    text = format_value(value, fmt, lang=lang, currency=currency)
+    return "+" + text if float(value) > 0 else text
 
 
 def format_delta_pct(value: float | None) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from core.calendar import BusinessCalendar
 from metrics.compiler import QueryError
-from metrics.formatting import format_value
+from metrics.formatting import format_change, format_value
 from metrics.query import query
 from metrics.scope import Scope
 from metrics.spec import SpecError, load_catalog
@@ -54,6 +54,17 @@ def test_formatting_rule():
     assert format_value(0.63150052, "percent") == "63.2%"
     assert format_value(4238, "count") == "4,238"
     assert format_value(None, "percent") == "—"
+
+
+def test_changes_carry_their_sign_and_ratios_move_in_points():
+    """The CLI table once printed a money rise as `¥3.20万` (no sign) and a ratio change as `0.3%`."""
+    assert format_change(32_000.0, "money") == "+¥3.20万"
+    assert format_change(-1234.5, "money") == "-¥1,234.50"
+    assert format_change(12, "count") == "+12"
+    assert format_change(0.0, "count") == "0"
+    assert format_change(0.003, "percent") == "+0.3 pp"
+    assert format_change(-0.0125, "percent") == "-1.3 pp"  # half away from zero
+    assert format_change(None, "money") == "—"
 
 
 def test_every_shipped_metric_is_portable_and_documented():

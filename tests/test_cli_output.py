@@ -1,0 +1,46 @@
+"""What the `python -m metrics` table says to a person at a terminal, and how it ends inside a pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+from core.config import settings
+from tests.conftest import ROOT, run_cli
+
+
+def _env() -> dict[str, str]:
+    return {"COCKPIT_CONFIG": os.environ["COCKPIT_CONFIG"], "COCKPIT_DATA_DIR": os.environ["COCKPIT_DATA_DIR"]}
+
+
+def test_cli_table_signs_changes_and_moves_ratios_in_points(demo_env):
+    cfg = settings()
+    span = ["--from", cfg.today.replace(day=1).isoformat(), "--to", cfg.today.isoformat(), "--compare", "previous"]
+    ask = ["metrics", "query", "revenue,gross_margin_rate", *span]
+    row = json.loads(run_cli(*ask, "--format", "json", env=_env()).stdout)["rows"][0]
+    lines = run_cli(*ask, env=_env()).stdout.splitlines()
+    header, cells = (re.split(r"\s{2,}", line.strip()) for line in (lines[1], lines[3]))
+    table = dict(zip(header, cells, strict=True))
+    money = table["revenue__delta"]
+    assert money[0] == ("+" if row["revenue__delta"] > 0 else "-"), money
+    points = row["gross_margin_rate__delta"] * 100
+    assert table["gross_margin_rate__delta"] == f"{'+' if points > 0 else ''}{points:.1f} pp"
+
+
+def test_output_piped_into_head_ends_quietly_without_a_traceback(demo_env):
+    """`python -m metrics query … | head` once ended in a BrokenPipeError traceback and an 'error:' line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "metrics", "query", "revenue", "--by", "customer", "--grain", "day", "--format", "csv"],
+        cwd=ROOT,
+        env={**os.environ, **_env()},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline().startswith(b"period,period_label,customer")
+    proc.stdout.close()  # the reader stops, as `head -1` does, long before the rows are written
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err and "error" not in err, err
