@@ -16,7 +16,7 @@ from tests.e2e.test_auth_logout import wait_for_cookie
 pytestmark = pytest.mark.e2e
 
 SCOPES = {
-    "rep": ("rep_id = 'S001'", "华东一组"),
+    "rep": ("rep_id = 'S001'", "孙浩然"),  # a rep's attainment line carries their own name
     "regional": ("region = '华东'", "华东二组"),
     "manager": ("team = '华东一组'", "华东一组"),
 }
@@ -47,7 +47,7 @@ def encodings(text: str) -> list[bytes]:
 
 @pytest.mark.parametrize("user", sorted(SCOPES))
 def test_page_load_frames_carry_nothing_outside_the_scope(page, app_server, demo_data_dir, user):
-    inside, own_team = SCOPES[user]
+    inside, own_member = SCOPES[user]
     hidden = hidden_members(demo_data_dir, inside)
     assert len(hidden) > 5
     sign_in(page, app_server, user)
@@ -67,6 +67,6 @@ def test_page_load_frames_carry_nothing_outside_the_scope(page, app_server, demo
     expect(tab.get_by_text("2026-01-01 — 2026-11-30")).to_be_visible(timeout=60_000)
     settled(tab)
     wire = b"".join(frames)
-    assert own_team.encode() in wire  # the frames do carry the page's data
+    assert own_member.encode() in wire  # the frames do carry the page's data
     leaked = sorted(m for m in hidden if any(form in wire for form in encodings(m)))
     assert not leaked, (user, leaked)
