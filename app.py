@@ -60,17 +60,24 @@ if principal is None:
 if sidebar(cfg, principal):
     logout(cfg, principal)
 
-sections: dict[str, list[st.Page]] = {}
+# Each page answers at its own address (/overview, /data_health), bookmarks and alert links included. The root
+# is a hidden page that moves to the user's first page: a default page would own "/" and leave its own name
+# ("/overview") answering "Page not found".
+allowed = principal.pages()
+first = next((p for p in allowed if p.key == "overview"), allowed[0])
+
+
+def home() -> None:
+    st.switch_page(f"pages/{first.key}.py", query_params=st.query_params.to_dict())
+
+
+sections: dict[str, list[st.Page]] = {
+    "": [st.Page(home, title=first.title(lang()), url_path="home", default=True, visibility="hidden")]
+}
 section_titles = {"business": ("经营", "Business"), "data": ("数据", "Data"), "admin": ("管理", "Admin")}
-for page in principal.pages():
+for page in allowed:
     title = section_titles[page.section][0 if lang() == "zh" else 1]
     sections.setdefault(title, []).append(
-        st.Page(
-            f"pages/{page.key}.py",
-            title=page.title(lang()),
-            icon=page.icon,
-            url_path=page.key,
-            default=page.key == "overview",
-        )
+        st.Page(f"pages/{page.key}.py", title=page.title(lang()), icon=page.icon, url_path=page.key)
     )
 st.navigation(sections).run()

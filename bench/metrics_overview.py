@@ -150,14 +150,16 @@ def run_layer(db: Path) -> dict:
     """The overview's four asks through the metric layer (what pages/overview.py asks)."""
     from core.config import Business, Settings, Stages
     from core.warehouse import Snapshot
-    from metrics.query import query
+    from metrics.catalog import load_catalog
+    from metrics.query import grain_allowed, query
     from metrics.scope import Scope
 
     cfg = Settings(business=Business(holidays="cn", today=END), stages=Stages(order=["方案报价", "赢单"], won=["赢单"]))
     snap = Snapshot("bench", db, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     kw = {"settings": cfg, "snapshot": snap}
     totals = query(KPIS, Scope.all(), start=PERIOD[0], end=PERIOD[1], compare=("previous",), **kw)
-    query(KPIS, Scope.all(), start=PERIOD[0], end=PERIOD[1], grain="week", **kw)
+    weekly = [k for k in KPIS if grain_allowed(load_catalog(), k, "week")]  # as the page: no weekly target
+    query(weekly, Scope.all(), start=PERIOD[0], end=PERIOD[1], grain="week", **kw)
     query(("revenue", "revenue_target"), Scope.all(), start=TREND[0], end=TREND[1], grain="month", **kw)
     query(
         ("revenue", "revenue_target", "target_attainment"),

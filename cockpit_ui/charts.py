@@ -5,37 +5,86 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from metrics.formatting import format_value, symbol
 
-def revenue_trend(frame: pd.DataFrame, *, value_title: str, target_title: str, month_title: str) -> alt.Chart:
-    """Monthly revenue bars with the revenue target as a line; clicking a month selects its `period`."""
-    data = frame.assign(period=pd.to_datetime(frame["period"]))
+
+def money_axis(lang: str, currency: str) -> alt.Axis:
+    """A money axis under the number rule: `¥5,000万` and `¥1.2亿` in Chinese, `¥50M` in English."""
+    sign = symbol(currency).replace("'", "")
+    if lang == "zh":
+        expr = (
+            f"abs(datum.value) >= 1e8 ? '{sign}' + format(datum.value / 1e8, ',.4~f') + '亿' : "
+            f"abs(datum.value) >= 1e4 ? '{sign}' + format(datum.value / 1e4, ',.4~f') + '万' : "
+            f"'{sign}' + format(datum.value, ',')"
+        )
+    else:
+        expr = f"'{sign}' + format(datum.value, '~s')"
+    return alt.Axis(labelExpr=expr)
+
+
+def _money_text(values: pd.Series, lang: str, currency: str) -> list[str]:
+    return [format_value(None if pd.isna(v) else float(v), "money", lang=lang, currency=currency) for v in values]
+
+
+def revenue_trend(
+    frame: pd.DataFrame, *, value_title: str, target_title: str, month_title: str, lang: str, currency: str
+) -> alt.Chart:
+    """Monthly revenue bars with the revenue target as a line, a legend naming both, tooltips under the number
+    rule; clicking a month selects its `period_label`."""
+    data = frame.assign(
+        period=pd.to_datetime(frame["period"]),
+        revenue_text=_money_text(frame["revenue"], lang, currency),
+        target_text=_money_text(frame["revenue_target"], lang, currency),
+        bar_series=value_title,
+        line_series=target_title,
+    )
     pick = alt.selection_point(name="month", fields=["period_label"], on="click", clear="dblclick")
+    legend = alt.Scale(domain=[value_title, target_title], range=["#2563eb", "#f59e0b"])
+    tooltip = [
+        alt.Tooltip("period_label:N", title=month_title),
+        alt.Tooltip("revenue_text:N", title=value_title),
+        alt.Tooltip("target_text:N", title=target_title),
+    ]
     bars = (
         alt.Chart(data)
-        .mark_bar(color="#2563eb", cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
+        .mark_bar(cornerRadiusTopLeft=3, cornerRadiusTopRight=3)
         .encode(
             x=alt.X("period_label:O", title=month_title, sort=None),
-            y=alt.Y("revenue:Q", title=value_title),
+            y=alt.Y("revenue:Q", title=value_title, axis=money_axis(lang, currency)),
+            color=alt.Color("bar_series:N", scale=legend, legend=alt.Legend(title=None, orient="top")),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)),
-            tooltip=[
-                alt.Tooltip("period_label:N", title=month_title),
-                alt.Tooltip("revenue:Q", title=value_title, format=",.0f"),
-                alt.Tooltip("revenue_target:Q", title=target_title, format=",.0f"),
-            ],
+            tooltip=tooltip,
         )
         .add_params(pick)
     )
     line = (
         alt.Chart(data)
-        .mark_line(color="#f59e0b", point=True, strokeDash=[4, 3])
-        .encode(x=alt.X("period_label:O", sort=None), y=alt.Y("revenue_target:Q"))
+        .mark_line(point=True, strokeDash=[4, 3])
+        .encode(
+            x=alt.X("period_label:O", sort=None),
+            y=alt.Y("revenue_target:Q"),
+            color=alt.Color("line_series:N", scale=legend),
+            tooltip=tooltip,
+        )
     )
     return (bars + line).properties(height=280)
 
 
-def attainment_bars(frame: pd.DataFrame, *, dim: str, dim_title: str, value_title: str) -> alt.Chart:
+def attainment_bars(
+    frame: pd.DataFrame,
+    *,
+    dim: str,
+    dim_title: str,
+    value_title: str,
+    revenue_title: str,
+    target_title: str,
+    lang: str,
+    currency: str,
+) -> alt.Chart:
     """Horizontal bars of target attainment per member of `dim`, with a 100% rule; click selects the member."""
     data = frame.dropna(subset=["target_attainment"]).copy()
+    data["revenue_text"] = _money_text(data["revenue"], lang, currency)
+    data["target_text"] = _money_text(data["revenue_target"], lang, currency)
     data["color"] = data["target_attainment"].map(lambda v: "ahead" if v >= 1 else "behind")
     pick = alt.selection_point(name="member", fields=[dim], on="click", clear="dblclick")
     bars = (
@@ -51,8 +100,8 @@ def attainment_bars(frame: pd.DataFrame, *, dim: str, dim_title: str, value_titl
             tooltip=[
                 alt.Tooltip(f"{dim}:N", title=dim_title),
                 alt.Tooltip("target_attainment:Q", title=value_title, format=".1%"),
-                alt.Tooltip("revenue:Q", format=",.0f"),
-                alt.Tooltip("revenue_target:Q", format=",.0f"),
+                alt.Tooltip("revenue_text:N", title=revenue_title),
+                alt.Tooltip("target_text:N", title=target_title),
             ],
         )
         .add_params(pick)

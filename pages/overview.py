@@ -13,6 +13,7 @@ import datetime as dt
 import streamlit as st
 
 from cockpit_ui.charts import attainment_bars, revenue_trend
+from cockpit_ui.columns import metric_column
 from cockpit_ui.data import app_settings, live_snapshot, metric_answer
 from cockpit_ui.export import export_buttons
 from cockpit_ui.i18n import lang, t
@@ -34,6 +35,7 @@ KPIS = (
 )
 
 cfg = app_settings()
+money = cfg.business.currency
 catalog = load_catalog()
 st.title("经营总览" if lang() == "zh" else "Overview")
 snapshot = live_snapshot(cfg)
@@ -74,7 +76,14 @@ with left:
     else:
         label = catalog.metric("revenue").text(lang())[0]
         st.altair_chart(
-            revenue_trend(trend.frame, value_title=label, target_title=t("target"), month_title=t("month")),
+            revenue_trend(
+                trend.frame,
+                value_title=label,
+                target_title=t("target"),
+                month_title=t("month"),
+                lang=lang(),
+                currency=money,
+            ),
             key="trend",
             on_select="rerun",
         )
@@ -96,13 +105,21 @@ with right:
     else:
         st.altair_chart(
             attainment_bars(
-                frame, dim=level, dim_title=t(level), value_title=catalog.metric("target_attainment").text(lang())[0]
+                frame,
+                dim=level,
+                dim_title=t(level),
+                value_title=catalog.metric("target_attainment").text(lang())[0],
+                revenue_title=t("revenue"),
+                target_title=t("target"),
+                lang=lang(),
+                currency=money,
             ),
             key="attainment",
             on_select="rerun",
         )
 
 team_rows = frame[[level, "revenue", "revenue_target", "target_attainment"]].reset_index(drop=True)
+team_labels = (("revenue", t("revenue")), ("revenue_target", t("target")), ("target_attainment", t("attainment")))
 if not team_rows.empty:
     st.subheader(t(f"{level}_table"))
     st.dataframe(
@@ -112,9 +129,10 @@ if not team_rows.empty:
         key="team_table",
         column_config={
             level: st.column_config.TextColumn(t(level)),
-            "revenue": st.column_config.NumberColumn(t("revenue"), format="localized"),
-            "revenue_target": st.column_config.NumberColumn(t("target"), format="localized"),
-            "target_attainment": st.column_config.NumberColumn(t("attainment"), format="percent"),
+            **{
+                name: metric_column(catalog.metric(name), label, lang=lang(), currency=money)
+                for name, label in team_labels
+            },
         },
     )
     export_buttons(team_rows, what=f"overview_{level}s", principal=principal, cfg=cfg, key="team_table")
@@ -130,6 +148,6 @@ if not top.empty:
         key="top_customers",
         column_config={
             "customer": st.column_config.TextColumn(t("customer")),
-            "revenue": st.column_config.NumberColumn(t("revenue"), format="localized"),
+            "revenue": metric_column(catalog.metric("revenue"), t("revenue"), lang=lang(), currency=money),
         },
     )

@@ -259,7 +259,7 @@ def test_markup_names_reach_the_page_as_plain_cell_text(hostile_env):
 def test_rep_sees_own_customers_not_the_others(hostile_env):
     at = _signed_in("h1", {})
     assert not at.exception, at.exception
-    assert sorted(at.dataframe[0].value["team"]) == [TEAM_X]
+    assert sorted(at.dataframe[0].value["rep"]) == [REP_X]  # a rep sees their own line, under their own name
     shown = dict(zip(at.dataframe[1].value["customer"], at.dataframe[1].value["revenue"], strict=True))
     assert shown == {
         CUSTOMERS[0]: customer_month(0),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, login
+from tests.e2e.conftest import ROOT, login, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -133,3 +133,16 @@ def test_bookmarked_page_opens_after_sign_in_without_page_not_found(page, app_se
     page.reload()
     expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
     assert page.get_by_text("Page not found").count() == 0
+    # Signed in, the address opened afresh (a bookmark, a link in a pushed alert) shows the page, never
+    # "Page not found" — the overview once answered only at the root.
+    tab = page.context.new_page()
+    tab.goto(f"{app_server}/{path}")
+    expect(tab.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+    settled(tab)
+    assert tab.get_by_text("Page not found").count() == 0
+    assert tab.url.rstrip("/") == f"{app_server}/{path}"
+    tab.goto(app_server)  # the root opens the first page under its own address
+    expect(tab.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
+    settled(tab)
+    assert tab.url.rstrip("/") == f"{app_server}/overview" and tab.get_by_text("Page not found").count() == 0
+    tab.close()
