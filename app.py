@@ -13,6 +13,7 @@ from auth.roles import PAGES
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.layout import sidebar
+from cockpit_ui.vocabulary import ROLE, word
 from jobs.inprocess import ensure_worker
 
 # Tables and charts never offer their own CSV download: exports go through cockpit_ui.export, which audits
@@ -43,7 +44,9 @@ if principal is None:
                 st.table(
                     {
                         "用户 / user": list(users.users),
-                        "角色 / role": [", ".join(u.roles) for u in users.users.values()],
+                        "角色 / role": [
+                            ", ".join(word(ROLE, r, lang()) for r in u.roles) for u in users.users.values()
+                        ],
                         "范围 / scope": [u.scope.label for u in users.users.values()],
                     }
                 )

@@ -16,6 +16,7 @@ import streamlit as st
 from auth.principal import Principal
 from cockpit_ui.data import sources_status
 from cockpit_ui.export import csv_bytes
+from cockpit_ui.vocabulary import ENTITY, STATUS, schedule_words, word
 from core.appstate import AppState
 from core.config import Settings, Source
 from core.warehouse import Snapshot, snapshot_by_id
@@ -66,6 +67,8 @@ def source_summary(cfg: Settings, state: AppState, sources: list[Source], snapsh
         runs = state.runs(source.name, limit=1)
         last = runs[0] if runs else None
         good = state.last_success(source.name)
+        # The row counts are those of the last load that read the file: an unchanged run reads nothing.
+        counted = state.last_published(source.name) if last and last["status"] == "unchanged" else last
         fresh = freshness(source.schedule, good["finished_at"] if good else None, cfg)
         rows.append(
             {
@@ -78,7 +81,7 @@ def source_summary(cfg: Settings, state: AppState, sources: list[Source], snapsh
                 "last_success": _local(good["finished_at"], cfg) if good else None,
                 "lag": fresh.lag,
                 "last_run": _local(last["finished_at"] or last["started_at"], cfg) if last else None,
-                **{m: (last or {}).get(m) or 0 for m in (*MEASURES, "rows_skipped")},
+                **{m: (counted or {}).get(m) or 0 for m in (*MEASURES, "rows_skipped")},
                 "error": (last or {}).get("error") or "",
             }
         )
@@ -90,8 +93,8 @@ SUMMARY_LABELS = {
     "entity": ("实体", "entity"),
     "schedule": ("计划", "schedule"),
     "status": ("最近状态", "last status"),
-    "stale": ("过期", "stale"),
-    "late": ("逾期", "late"),
+    "stale": ("沿用旧数据", "last good data"),
+    "late": ("同步逾期", "late"),
     "last_success": ("上次成功", "last success"),
     "lag": ("距上次成功", "lag"),
     "last_run": ("上次运行", "last run"),
@@ -108,15 +111,37 @@ def summary_for_display(summary: pd.DataFrame, lang: str) -> pd.DataFrame:
     """The summary with the lag in words (the column names stay; the page labels them)."""
     shown = summary.copy()
     shown["lag"] = [format_lag(v if isinstance(v, dt.timedelta) else None, lang) for v in summary["lag"]]
+    shown["status"] = [word(STATUS, v, lang) for v in summary["status"]]
+    shown["entity"] = [word(ENTITY, v, lang) for v in summary["entity"]]
+    shown["schedule"] = [schedule_words(v, lang) for v in summary["schedule"]]
     return shown
+
+
+def inbox_for_display(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The inbox table with its progress in words."""
+    return frame.assign(status=[word(STATUS, v, lang) for v in frame["status"]])
 
 
 def summary_columns(lang: str) -> dict:
     """Column labels and kinds of the summary table for `st.dataframe(column_config=...)`."""
     pick = 0 if lang == "zh" else 1
     config: dict = {k: st.column_config.Column(v[pick]) for k, v in SUMMARY_LABELS.items()}
-    config["stale"] = st.column_config.CheckboxColumn(SUMMARY_LABELS["stale"][pick])
-    config["late"] = st.column_config.CheckboxColumn(SUMMARY_LABELS["late"][pick])
+    config["stale"] = st.column_config.CheckboxColumn(
+        SUMMARY_LABELS["stale"][pick],
+        help=(
+            "最近一次同步没有成功，页面显示的是上次成功的数据"
+            if lang == "zh"
+            else "The last sync did not succeed; pages show the last good data"
+        ),
+    )
+    config["late"] = st.column_config.CheckboxColumn(
+        SUMMARY_LABELS["late"][pick],
+        help=(
+            "距上次成功同步的时间超过了计划间隔"
+            if lang == "zh"
+            else "Longer since the last good sync than its schedule allows"
+        ),
+    )
     for key in ("last_success", "last_run"):
         config[key] = st.column_config.DatetimeColumn(SUMMARY_LABELS[key][pick], format="YYYY-MM-DD HH:mm")
     for key in (*MEASURES, "rows_skipped"):

@@ -10,6 +10,7 @@ import streamlit as st
 from auth.principal import Principal
 from cockpit_ui.data import sources_status
 from cockpit_ui.i18n import lang, t
+from cockpit_ui.vocabulary import ROLE, word
 from core.config import Settings
 from core.warehouse import Snapshot
 
@@ -38,7 +39,8 @@ def sidebar(cfg: Settings, principal: Principal) -> bool:
     """User, scope and language in the sidebar; returns True when the user pressed sign-out."""
     with st.sidebar:
         # Names and scope values come from the users file and the data: shown as text, never as markup.
-        st.markdown(f"**{plain(principal.name)}** · {', '.join(principal.roles)}")
+        roles = ", ".join(word(ROLE, r, lang()) for r in principal.roles)
+        st.markdown(f"**{plain(principal.name)}** · {plain(roles)}")
         scope = principal.scope.label
         st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else plain(scope)}")
         choice = st.segmented_control(

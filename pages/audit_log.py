@@ -22,6 +22,9 @@ if not entries:
     st.stop()
 
 frame = pd.DataFrame(entries)[["at", "username", "action", "detail"]]
+# Stored in UTC; shown on the business clock, like every other time in the cockpit.
+zone = cfg.business.timezone
+frame["at"] = pd.to_datetime(frame["at"]).dt.tz_localize("UTC").dt.tz_convert(zone).dt.tz_localize(None)
 frame["username"] = frame["username"].fillna("")
 frame["detail"] = frame["detail"].map(lambda d: "" if d in (None, {}) else ", ".join(f"{k}={v}" for k, v in d.items()))
 with st.container(horizontal=True, key="audit_filters"):
@@ -34,5 +37,19 @@ if names:
     shown = shown[shown["username"].isin(names)]
 shown = shown.reset_index(drop=True)
 st.caption(f"{len(shown):,} / {len(frame):,}")
-st.dataframe(shown, hide_index=True, width="stretch", key="audit_table")
+zh = lang() == "zh"
+st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    key="audit_table",
+    column_config={
+        "at": st.column_config.DatetimeColumn(
+            f"时间（{zone}）" if zh else f"Time ({zone})", format="YYYY-MM-DD HH:mm:ss"
+        ),
+        "username": st.column_config.TextColumn("用户" if zh else "User"),
+        "action": st.column_config.TextColumn("操作" if zh else "Action"),
+        "detail": st.column_config.TextColumn("详情" if zh else "Detail"),
+    },
+)
 export_buttons(shown, what="audit_log", principal=principal, cfg=cfg, key="audit_table")

@@ -15,6 +15,7 @@ import streamlit as st
 from cockpit_ui import health
 from cockpit_ui.data import app_settings, live_snapshot
 from cockpit_ui.i18n import lang
+from cockpit_ui.vocabulary import STATUS, word
 from core.appstate import AppState
 from core.config import ENTITIES
 from sources.drift import schema_drift, schema_of_run
@@ -41,10 +42,11 @@ summary = health.source_summary(cfg, state, sources, snapshot)
 if not summary.empty:
     late, stale = summary[summary["late"]]["source"].tolist(), summary[summary["stale"]]["source"].tolist()
     if late:
-        st.warning(words("未按计划同步（已逾期）：", "Late against their schedule: ") + ", ".join(late))
+        st.warning(words("未按计划同步（同步逾期）：", "Late against their schedule: ") + ", ".join(late))
     if stale:
         st.warning(
-            words("显示的是上次成功的数据（已过期）：", "Showing their last good data (stale): ") + ", ".join(stale)
+            words("最近一次同步未成功，显示的是上次成功的数据：", "Showing their last good data (stale): ")
+            + ", ".join(stale)
         )
     st.dataframe(
         health.summary_for_display(summary, lang()),
@@ -96,7 +98,7 @@ if sources:
         else:
             st.caption(
                 words(
-                    f"第 {load['id']} 次运行（{load['status']}）拒绝 {load['rows_rejected']:,} 行，保留 {total:,} 行。",
+                    f"第 {load['id']} 次运行（{word(STATUS, load['status'], 'zh')}）拒绝 {load['rows_rejected']:,} 行，保留 {total:,} 行。",
                     f"Run {load['id']} ({load['status']}) rejected {load['rows_rejected']:,} rows; {total:,} are kept.",
                 )
             )
@@ -132,7 +134,11 @@ def inbox_progress() -> None:
         st.caption(words("还没有上传过文件。", "No file has been uploaded yet."))
     else:
         st.dataframe(
-            frame, hide_index=True, width="stretch", key="inbox_table", column_config=health.inbox_columns(lang())
+            health.inbox_for_display(frame, lang()),
+            hide_index=True,
+            width="stretch",
+            key="inbox_table",
+            column_config=health.inbox_columns(lang()),
         )
 
 

@@ -19,6 +19,13 @@ st.caption(
     if zh
     else "One definition per metric, used by every page, export and alert."
 )
+KINDS = {
+    "simple": ("求和/计数", "simple"),
+    "ratio": ("比率", "ratio"),
+    "derived": ("派生", "derived"),
+    "cumulative": ("累计", "cumulative"),
+    "conversion": ("转化", "conversion"),
+}
 rows = []
 for name in sorted(catalog.metrics):
     metric = catalog.metrics[name]
@@ -26,13 +33,43 @@ for name in sorted(catalog.metrics):
     rows.append(
         {
             "metric": name,
-            "名称 / label": label,
-            "口径 / definition": description,
-            "type": metric.type,
-            "format": metric.format,
-            "↑ good" if not zh else "方向": "↑" if metric.direction == "up" else "↓",
+            "label": label,
+            "definition": description,
+            "type": KINDS[metric.type][0 if zh else 1],
+            "direction": "↑" if metric.direction == "up" else "↓",
             "owner": metric.owner,
             "dimensions": ", ".join(catalog.allowed_dimensions(name)),
         }
     )
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+frame = pd.DataFrame(rows)
+chosen = st.dataframe(
+    frame,
+    hide_index=True,
+    width="stretch",
+    key="definitions_table",
+    height="content",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "metric": st.column_config.TextColumn("指标" if zh else "Metric"),
+        "label": st.column_config.TextColumn("名称" if zh else "Label"),
+        "definition": st.column_config.TextColumn("口径" if zh else "Definition", width="large"),
+        "type": st.column_config.TextColumn("类型" if zh else "Type"),
+        "direction": st.column_config.TextColumn(
+            "向好方向" if zh else "Good when",
+            help="↑ 越高越好 · ↓ 越低越好" if zh else "↑ higher is better · ↓ lower is better",
+        ),
+        "owner": st.column_config.TextColumn("负责人" if zh else "Owner"),
+        "dimensions": st.column_config.TextColumn("可拆分维度" if zh else "Dimensions"),
+    },
+)
+# The whole 口径 of the chosen metric (a table cell shows only its start).
+picked = chosen.selection.rows if chosen else []
+row = frame.iloc[picked[0]] if picked else None
+if row is None:
+    st.caption("选中一行查看完整口径。" if zh else "Select a row to read its whole definition.")
+else:
+    with st.container(border=True, key="definition_detail"):
+        st.subheader(f"{row['label']} · {row['metric']}", anchor=False)
+        st.text(row["definition"])
+        st.caption(f"{'可拆分维度' if zh else 'Dimensions'}: {row['dimensions']}")

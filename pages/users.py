@@ -14,6 +14,7 @@ from auth.sessions import is_locked
 from auth.users import load_users
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang
+from cockpit_ui.vocabulary import ROLE, word
 from core.appstate import AppState
 
 cfg = app_settings()
@@ -28,18 +29,35 @@ rows = [
         "user": u.username,
         "name": u.name,
         "email": u.email,
-        "roles": ", ".join(u.roles),
+        "roles": ", ".join(word(ROLE, r, lang()) for r in u.roles),
         "scope": u.scope.label,
         "rep id": u.rep_id or "",
         "sign-in": cfg.auth.method
         if (u.password_hash if cfg.auth.method == "password" else u.email or u.oidc_sub)
         else "—",
         "locked": u.username in locked,
-        "pages": ", ".join(p.key for p in pages_for(u.roles)),
+        "pages": ", ".join(p.title(lang()) for p in pages_for(u.roles)),
     }
     for u in users.users.values()
 ]
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="users_table")
+labels = {
+    "user": ("账号", "User"),
+    "name": ("姓名", "Name"),
+    "email": ("邮箱", "E-mail"),
+    "roles": ("角色", "Roles"),
+    "scope": ("数据范围", "Rows"),
+    "rep id": ("业务员编号", "Rep id"),
+    "sign-in": ("登录方式", "Sign-in"),
+    "locked": ("已锁定", "Locked"),
+    "pages": ("可见页面", "Pages"),
+}
+st.dataframe(
+    pd.DataFrame(rows),
+    hide_index=True,
+    width="stretch",
+    key="users_table",
+    column_config={key: st.column_config.Column(pair[0] if zh else pair[1]) for key, pair in labels.items()},
+)
 
 if locked:
     st.subheader("解锁账号" if zh else "Unlock an account")

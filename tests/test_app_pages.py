@@ -408,3 +408,20 @@ def test_rep_sees_own_attainment_under_own_name_not_labelled_as_the_team(demo_en
     assert list(table.columns[:1]) == ["rep"] and table["rep"].tolist() == rows["rep"].tolist()
     assert "华东一组" not in table.to_string()
     assert table["revenue_target"].tolist() == pytest.approx(rows["revenue_target"].tolist())
+
+
+def test_definitions_page_shows_a_chosen_metrics_whole_definition(demo_env):
+    """The 口径 column cut long definitions off; choosing a row shows the whole text."""
+    catalog = load_catalog()
+    at = _app("analyst").run()
+    at.switch_page("pages/definitions.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert sorted(table["metric"]) == sorted(catalog.metrics)
+    longest = max(catalog.metrics.values(), key=lambda m: len(m.description.zh))
+    row = table["metric"].tolist().index(longest.name)
+    at.session_state["definitions_table"] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception, at.exception
+    whole = longest.description.zh
+    assert len(whole) > 60 and whole in [x.value for x in at.text]

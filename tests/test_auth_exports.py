@@ -3,6 +3,7 @@ page shows them and filters by action and user."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import zipfile
 from pathlib import Path
@@ -102,3 +103,18 @@ def test_audit_page_filters_by_action_and_user(demo_env):
     shown = at.dataframe[0].value
     assert set(shown["username"]) == {"analyst"} and set(shown["action"]) == {"export"}
     assert "what=probe" in shown["detail"].tolist()[0]
+
+
+def test_audit_times_are_on_the_business_clock_not_utc(demo_env):
+    """The audit log showed its UTC times unlabelled beside Shanghai times everywhere else."""
+    cfg = settings()
+    state = AppState(cfg.data_dir)
+    state.audit("analyst", "export", what="clock-probe", format="csv", rows=1, scope="all")
+    stored = next(e for e in state.audit_entries(limit=50) if (e["detail"] or {}).get("what") == "clock-probe")["at"]
+    at = _app("admin").run()
+    at.switch_page("pages/audit_log.py").run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    shown = table[table["detail"].str.contains("what=clock-probe")]["at"].iloc[0]
+    assert cfg.business.timezone == "Asia/Shanghai"
+    assert shown.to_pydatetime() == stored + dt.timedelta(hours=8)  # Shanghai keeps UTC+8 all year

@@ -96,7 +96,9 @@ def test_director_sees_late_source_rows_over_time_drift_rejects_and_unmatched_ke
     assert any("逾期" in w and "shop" in w and "catalog" not in w for w in warnings)
     summary = _frame(at, "late").set_index("source")
     assert summary.loc["shop", "late"] and not summary.loc["catalog", "late"]
-    assert summary.loc["shop", "status"] == "published" and summary.loc["shop", "rows_rejected"] == 1
+    assert summary.loc["shop", "status"] == "已发布" and summary.loc["shop", "rows_rejected"] == 1
+    assert summary.loc["shop", "entity"] == "订单" and summary.loc["shop", "schedule"] == "每 1 小时"
+    assert summary.loc["catalog", "schedule"] == "手动"
     assert summary.loc["shop", "lag"].startswith("3天") or summary.loc["shop", "lag"].startswith("2天")
     assert len(at.get("vega_lite_chart")) == 1
     drift = _frame(at, "change")
@@ -155,11 +157,11 @@ def test_admin_uploads_checks_confirms_and_the_worker_publishes_then_a_reupload_
     at.button(key=f"upload_confirm_{item_id}").click().run()
     assert not at.exception, at.exception
     assert AppState(cfg.data_dir).inbox_item(item_id)["status"] == "queued"
-    assert _frame(at, "uploaded_by").set_index("file").loc["walk-in.csv", "status"] == "queued"
+    assert _frame(at, "uploaded_by").set_index("file").loc["walk-in.csv", "status"] == "排队中"
 
     assert run_cli("jobs", "run", "inbox").returncode == 0  # the worker's job, in its own process
     at.run()
-    assert _frame(at, "uploaded_by").set_index("file").loc["walk-in.csv", "status"] == "published"
+    assert _frame(at, "uploaded_by").set_index("file").loc["walk-in.csv", "status"] == "已发布"
     assert _orders_of(cfg, "walk_in") == [("U1", 100.0), ("U2", 200.0), ("U3", 300.0)]
 
     # The same file name again with other content: a new check of the new bytes, and the rows are replaced.
@@ -171,7 +173,7 @@ def test_admin_uploads_checks_confirms_and_the_worker_publishes_then_a_reupload_
     assert _orders_of(cfg, "walk_in") == [("V1", 7.0)]
     at.run()
     statuses = _frame(at, "uploaded_by")["status"].tolist()
-    assert statuses == ["published", "published"]
+    assert statuses == ["已发布", "已发布"]
     actions = [e["action"] for e in AppState(cfg.data_dir).audit_entries(limit=10)]
     assert actions.count("upload") == 2
 
@@ -182,3 +184,12 @@ def test_uploaded_file_name_is_shown_as_typed_not_as_a_link(health_env):
     shown = [m.value for m in at.markdown if "点我" in m.value]
     assert shown and all("[点我](http:" not in v for v in shown)
     assert r"\[点我\]\(http\:evil\.example\)\.csv" in shown[0]
+
+
+def test_unchanged_source_shows_the_rows_of_its_last_load_not_zero(health_env):
+    """A source whose file had not changed showed read 0 / loaded 0 on the health table."""
+    assert AppState(settings().data_dir).runs("catalog", limit=1)[0]["status"] == "unchanged"  # the second sync
+    at = _page("director", ("director",))
+    row = _frame(at, "late").set_index("source").loc["catalog"]
+    # products.csv has two rows (P1 Pen, P2 Paper), both loaded by the first sync.
+    assert row["status"] == "无变化" and (row["rows_read"], row["rows_loaded"]) == (2, 2)

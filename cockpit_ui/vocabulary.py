@@ -1,0 +1,74 @@
+"""The product's codes in the reader's language: run statuses, entities, schedules, roles.
+
+Codes stay codes in the data, the JSON and the CLI (CONTRACTS.md); pages show these words instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+STATUS = {
+    "published": ("已发布", "published"),
+    "unchanged": ("无变化", "unchanged"),
+    "blocked": ("已拦截", "blocked"),
+    "failed": ("失败", "failed"),
+    "running": ("运行中", "running"),
+    "interrupted": ("已中断", "interrupted"),
+    "never run": ("从未运行", "never run"),
+    "not_synced": ("未同步", "not synced"),
+    "queued": ("排队中", "queued"),
+    "loading": ("载入中", "loading"),
+    "staged": ("待确认", "awaiting confirmation"),
+    "discarded": ("已放弃", "discarded"),
+}
+
+ENTITY = {
+    "orders": ("订单", "orders"),
+    "customers": ("客户", "customers"),
+    "products": ("产品", "products"),
+    "reps": ("销售人员", "reps"),
+    "opportunities": ("商机", "opportunities"),
+    "opportunity_stages": ("商机阶段", "opportunity stages"),
+    "targets": ("目标", "targets"),
+    "campaigns": ("市场活动", "campaigns"),
+    "campaign_spend": ("活动花费", "campaign spend"),
+    "leads": ("线索", "leads"),
+    "touchpoints": ("触点", "touchpoints"),
+    "activities": ("跟进记录", "activities"),
+    "invoices": ("发票", "invoices"),
+    "payments": ("回款", "payments"),
+    "inventory": ("库存", "inventory"),
+    "fx_rates": ("汇率", "FX rates"),
+}
+
+ROLE = {
+    "director": ("销售总监", "director"),
+    "regional_manager": ("区域经理", "regional manager"),
+    "team_manager": ("团队经理", "team manager"),
+    "rep": ("销售代表", "rep"),
+    "admin": ("管理员", "admin"),
+    "analyst": ("分析师", "analyst"),
+}
+
+_EVERY = re.compile(r"every\s+(\d+)\s*(s|m|h|d)", re.IGNORECASE)
+_UNITS = {"s": ("秒", "s"), "m": ("分钟", "min"), "h": ("小时", "h"), "d": ("天", "d")}
+
+
+def word(table: dict[str, tuple[str, str]], code: object, lang: str) -> str:
+    """`code` in `lang` from one of the tables above; an unknown code is shown as it is."""
+    pair = table.get(str(code))
+    if pair is None:
+        return "" if code is None else str(code)
+    return pair[0] if lang == "zh" else pair[1]
+
+
+def schedule_words(schedule: str, lang: str) -> str:
+    """`every 15m` → 每 15 分钟 / every 15 min; `manual` → 手动; a cron line stays a cron line."""
+    text = schedule.strip()
+    if text.lower() == "manual":
+        return "手动" if lang == "zh" else "manual"
+    match = _EVERY.fullmatch(text)
+    if match:
+        count, unit = match.group(1), _UNITS[match.group(2).lower()]
+        return f"每 {count} {unit[0]}" if lang == "zh" else f"every {count} {unit[1]}"
+    return f"定时 {text}" if lang == "zh" else f"cron {text}"
