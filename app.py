@@ -12,7 +12,7 @@ from auth.login import AuthConfigError, check_startup, login, logout, sign_in_pa
 from auth.roles import PAGES
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
-from cockpit_ui.layout import sidebar
+from cockpit_ui.layout import language_picker, sidebar
 from cockpit_ui.vocabulary import ROLE, word
 from jobs.inprocess import ensure_worker
 
@@ -38,6 +38,7 @@ principal = login(cfg, users, lang=lang())
 if principal is None:
 
     def login_page() -> None:
+        language_picker("login_lang_pick")
         sign_in_page(cfg, users, lang=lang())
         if cfg.demo and cfg.auth.method == "password":
             with st.expander(t("demo_accounts"), expanded=True):

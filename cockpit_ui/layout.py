@@ -43,14 +43,19 @@ def sidebar(cfg: Settings, principal: Principal) -> bool:
         st.markdown(f"**{plain(principal.name)}** · {plain(roles)}")
         scope = principal.scope.label
         st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else plain(scope)}")
-        choice = st.segmented_control(
-            t("language"),
-            ["zh", "en"],
-            default=lang(),
-            format_func=lambda v: "中文" if v == "zh" else "English",
-            key="lang_pick",
-        )
-        if choice and choice != lang():
-            st.query_params["lang"] = choice
-            st.rerun()
+        language_picker("lang_pick")
         return st.button(t("logout"), key="logout_button", icon=":material/logout:")
+
+
+def language_picker(key: str) -> None:
+    """中文 / English, kept in the URL (`?lang=en`); a change reruns the page in the chosen language."""
+    choice = st.segmented_control(
+        t("language"),
+        ["zh", "en"],
+        default=lang(),
+        format_func=lambda v: "中文" if v == "zh" else "English",
+        key=key,
+    )
+    if choice and choice != lang():
+        st.query_params["lang"] = choice
+        st.rerun()

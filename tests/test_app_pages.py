@@ -67,6 +67,15 @@ def test_router_without_login_shows_the_login_form_and_no_numbers(demo_env):
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
 
 
+def test_sign_in_page_switches_to_english_before_sign_in(demo_env):
+    """The language could only be changed once signed in; the sign-in page was Chinese only."""
+    at = _app().run()
+    at.button_group(key="login_lang_pick").set_value("en").run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert at.query_params["lang"] == ["en"] or at.query_params["lang"] == "en"
+
+
 def test_login_form_signs_in_and_shows_the_overview(demo_env):
     at = _app().run()
     at.text_input[0].input("director")
