@@ -15,7 +15,7 @@ import streamlit as st
 from cockpit_ui import health
 from cockpit_ui.data import app_settings, live_snapshot
 from cockpit_ui.i18n import lang
-from cockpit_ui.vocabulary import STATUS, word
+from cockpit_ui.vocabulary import ENTITY, STATUS, word
 from core.appstate import AppState
 from core.config import ENTITIES
 from sources.drift import schema_drift, schema_of_run
@@ -131,7 +131,7 @@ def inbox_progress() -> None:
     """Where each uploaded file is; refreshes itself while the worker loads."""
     frame = health.inbox_frame(cfg, state)
     if frame.empty:
-        st.caption(words("还没有上传过文件。", "No file has been uploaded yet."))
+        st.caption(words("还没有确认导入的文件。", "No upload has been confirmed yet."))
     else:
         st.dataframe(
             health.inbox_for_display(frame, lang()),
@@ -170,7 +170,7 @@ def check_report(report: dict, target: str) -> None:
     )
     st.caption(
         health.plain(
-            f"{words('实体', 'entity')} {report.get('entity')} · {where} · "
+            f"{words('实体', 'entity')} {word(ENTITY, report.get('entity'), lang())} · {where} · "
             f"{words('表头在第', 'header on line')} {report.get('header_row')}"
         )
     )
@@ -206,7 +206,10 @@ def review_upload(item: dict) -> None:
     st.markdown(f"**{health.plain(item['file_name'])}** · {item['size']:,} bytes · sha256 `{item['sha256'][:12]}`")
     with st.container(horizontal=True):
         entity = st.selectbox(
-            words("实体", "Entity"), ["", *ENTITIES], key=f"upload_entity_{item_id}", format_func=lambda e: e or "auto"
+            words("实体", "Entity"),
+            ["", *ENTITIES],
+            key=f"upload_entity_{item_id}",
+            format_func=lambda e: word(ENTITY, e, lang()) if e else words("自动识别", "auto"),
         )
         sheet = ""
         if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):

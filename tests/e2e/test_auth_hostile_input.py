@@ -94,7 +94,7 @@ def test_a_user_with_a_markup_name_and_scope_sees_them_as_text(page, dialogs, ho
     expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
     settled(page)
     sidebar = page.get_by_test_id("stSidebar")
-    expect(sidebar).to_contain_text(f"{NAME_X} · team_manager")
+    expect(sidebar).to_contain_text(f"{NAME_X} · 团队经理")  # the role in words
     expect(sidebar).to_contain_text(f"teams={TEAM_X}")
     _no_injected_elements(page)
     assert dialogs == []
