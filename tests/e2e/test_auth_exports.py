@@ -69,7 +69,13 @@ def test_export_buttons_download_the_users_rows_and_audit_each_click(page, app_s
     for team, values in expected.items():
         assert got[team] == pytest.approx(values, rel=1e-9), team
 
-    settled(page)  # the click reran the app (its audit callback); let the buttons of the new run settle
+    # The click reruns the app (its audit callback). Wait for that run to have started — its audit entry is
+    # written first — and then to end, so that the next click lands on the new run's button.
+    for _ in range(150):
+        if any(e["id"] not in seen and e["action"] == "export" for e in state.audit_entries(limit=10_000)):
+            break
+        page.wait_for_timeout(200)
+    settled(page)
     with page.expect_download() as info:
         page.get_by_role("button", name="导出 Excel").click()
     sheet = CalamineWorkbook.from_path(info.value.path()).get_sheet_by_name("overview_teams").to_python()
