@@ -9,16 +9,14 @@ from metrics.formatting import format_value, symbol
 
 
 def money_axis(lang: str, currency: str) -> alt.Axis:
-    """A money axis under the number rule: `¥5,000万` and `¥1.2亿` in Chinese, `¥50M` in English."""
+    """A money axis under the number rule: `¥5,000万` and `¥1.2亿` in Chinese, `¥50M` and `¥1.2B` in English,
+    the minus sign before the currency symbol."""
     sign = symbol(currency).replace("'", "")
-    if lang == "zh":
-        expr = (
-            f"abs(datum.value) >= 1e8 ? '{sign}' + format(datum.value / 1e8, ',.4~f') + '亿' : "
-            f"abs(datum.value) >= 1e4 ? '{sign}' + format(datum.value / 1e4, ',.4~f') + '万' : "
-            f"'{sign}' + format(datum.value, ',')"
-        )
-    else:
-        expr = f"'{sign}' + format(datum.value, '~s')"
+    steps = ((1e8, "亿"), (1e4, "万")) if lang == "zh" else ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+    expr = f"'{sign}' + format(abs(datum.value), ',')"
+    for size, unit in reversed(steps):
+        expr = f"abs(datum.value) >= {size:g} ? '{sign}' + format(abs(datum.value) / {size:g}, ',.4~f') + '{unit}' : {expr}"
+    expr = f"(datum.value < 0 ? '-' : '') + ({expr})"
     return alt.Axis(labelExpr=expr)
 
 

@@ -1,7 +1,8 @@
 """Table columns for metric values: the number rule of README "Number formats", kept sortable.
 
 Cards and messages scale money (`¥3,746.72万`); a table keeps the full amount so its column sorts and adds up
-by eye: money `¥37,025,612.35`, counts `4,238`, days `47.6`, ratios in percent with two decimals `63.15%`.
+by eye: money `¥37,025,612.35`, counts `4,238`, days `47.6`, ratios in percent with up to two decimals
+(`63.15%`, `50%`). A negative amount reads `¥-1,234.00` here (Streamlit's number format).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ ENTITY = {
     "orders": ("订单", "orders"),
     "customers": ("客户", "customers"),
     "products": ("产品", "products"),
-    "reps": ("销售人员", "reps"),
+    "reps": ("业务员", "reps"),
     "opportunities": ("商机", "opportunities"),
     "opportunity_stages": ("商机阶段", "opportunity stages"),
     "targets": ("目标", "targets"),
@@ -45,7 +45,7 @@ ROLE = {
     "director": ("销售总监", "director"),
     "regional_manager": ("区域经理", "regional manager"),
     "team_manager": ("团队经理", "team manager"),
-    "rep": ("销售代表", "rep"),
+    "rep": ("业务员", "rep"),
     "admin": ("管理员", "admin"),
     "analyst": ("分析师", "analyst"),
 }

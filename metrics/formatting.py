@@ -61,9 +61,16 @@ def format_change(value: float | None, fmt: str, *, lang: str = "zh", currency: 
         return NO_VALUE
     if fmt == "percent":
         points = _round(float(value) * 100, 1)
-        return f"{'+' if points > 0 else ''}{points} pp"
-    text = format_value(value, fmt, lang=lang, currency=currency)
-    return "+" + text if float(value) > 0 else text
+        return f"{_sign(points)}{abs(points)} pp"
+    # The sign of what is shown: a change that rounds to nothing is written without one (never `-¥0.00`).
+    size = format_value(abs(float(value)), fmt, lang=lang, currency=currency)
+    if size == format_value(0.0, fmt, lang=lang, currency=currency):
+        return size
+    return ("+" if float(value) > 0 else "-") + size
+
+
+def _sign(rounded: Decimal) -> str:
+    return "+" if rounded > 0 else "-" if rounded < 0 else ""
 
 
 def format_delta_pct(value: float | None) -> str:
@@ -71,4 +78,4 @@ def format_delta_pct(value: float | None) -> str:
     if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
         return NO_VALUE
     rounded = _round(float(value) * 100, 1)
-    return f"{'+' if rounded > 0 else ''}{rounded}%"
+    return f"{_sign(rounded)}{abs(rounded)}%"

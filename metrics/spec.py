@@ -227,7 +227,9 @@ class MetricSpec(_Spec):
     snapshot: bool = False
     semi_additive: Literal["last"] | None = None
     target: str | None = None
-    finest_grain: Literal["week", "month", "quarter"] | None = None
+    # Only month for now: coarser grains (quarter, year, fiscal ones) are whole months; weeks are not, so a
+    # week-level finest grain would need its own list of allowed grains.
+    finest_grain: Literal["month"] | None = None
     dimensions: list[str] | None = None
     format: Format
     direction: Literal["up", "down"] = "up"

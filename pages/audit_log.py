@@ -52,4 +52,7 @@ st.dataframe(
         "detail": st.column_config.TextColumn("详情" if zh else "Detail"),
     },
 )
-export_buttons(shown, what="audit_log", principal=principal, cfg=cfg, key="audit_table")
+# The file names the zone of its times, as the table's header does.
+export_buttons(
+    shown.rename(columns={"at": f"at ({zone})"}), what="audit_log", principal=principal, cfg=cfg, key="audit_table"
+)

@@ -45,7 +45,10 @@ if not summary.empty:
         st.warning(words("未按计划同步（同步逾期）：", "Late against their schedule: ") + ", ".join(late))
     if stale:
         st.warning(
-            words("最近一次同步未成功，显示的是上次成功的数据：", "Showing their last good data (stale): ")
+            words(
+                "最近一次同步未成功，显示的是上次成功的数据：",
+                "Their last sync did not succeed; showing their last good data: ",
+            )
             + ", ".join(stale)
         )
     st.dataframe(
@@ -99,7 +102,7 @@ if sources:
             st.caption(
                 words(
                     f"第 {load['id']} 次运行（{word(STATUS, load['status'], 'zh')}）拒绝 {load['rows_rejected']:,} 行，保留 {total:,} 行。",
-                    f"Run {load['id']} ({load['status']}) rejected {load['rows_rejected']:,} rows; {total:,} are kept.",
+                    f"Run {load['id']} ({word(STATUS, load['status'], 'en')}) rejected {load['rows_rejected']:,} rows; {total:,} are kept.",
                 )
             )
             pages = (total - 1) // health.REJECTS_PAGE + 1

@@ -89,8 +89,10 @@ with left:
         )
 # Attainment per team; a rep, who sees only their own rows, sees their own line under their own name.
 level = "rep" if principal.scope.reps_only else "team"
+own = level == "rep" and principal.rep_id is not None and principal.scope.reps == {principal.rep_id}
+heading = "own" if own else level
 with right:
-    st.subheader(t(f"attainment_by_{level}"))
+    st.subheader(t(f"attainment_by_{heading}"))
     teams = metric_answer(
         ("revenue", "revenue_target", "target_attainment"),
         principal.scope,
@@ -121,7 +123,7 @@ with right:
 team_rows = frame[[level, "revenue", "revenue_target", "target_attainment"]].reset_index(drop=True)
 team_labels = (("revenue", t("revenue")), ("revenue_target", t("target")), ("target_attainment", t("attainment")))
 if not team_rows.empty:
-    st.subheader(t(f"{level}_table"))
+    st.subheader(t(f"{heading}_table"))
     st.dataframe(
         team_rows,
         hide_index=True,

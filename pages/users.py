@@ -45,7 +45,7 @@ labels = {
     "name": ("姓名", "Name"),
     "email": ("邮箱", "E-mail"),
     "roles": ("角色", "Roles"),
-    "scope": ("数据范围", "Rows"),
+    "scope": ("数据范围", "Scope"),
     "rep id": ("业务员编号", "Rep id"),
     "sign-in": ("登录方式", "Sign-in"),
     "locked": ("已锁定", "Locked"),

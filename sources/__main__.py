@@ -120,6 +120,13 @@ def check_file(
             "fingerprint VARCHAR, config_hash VARCHAR, last_success_at TIMESTAMP, rows BIGINT)"
         )
         con.execute("CREATE TABLE _state (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        # The source's last good load, so that the check blocks what the import would block (an empty file).
+        last = AppState(cfg.data_dir).last_published(spec.name)
+        if last and last.get("rows_loaded"):
+            con.execute(
+                "INSERT INTO _source_state VALUES (?, ?, ?, NULL, NULL, NULL, ?)",
+                [spec.name, spec.entity, spec.kind, last["rows_loaded"]],
+            )
         try:
             _load_one(con, cfg, spec, outcome, Path(tmp))
             if outcome.status == "published":

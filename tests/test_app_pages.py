@@ -17,7 +17,7 @@ from auth.roles import PAGES, pages_for
 from auth.users import load_users
 from core.config import settings
 from core.warehouse import current_snapshot
-from metrics.formatting import format_value
+from metrics.formatting import format_change, format_delta_pct, format_value
 from metrics.query import query
 from metrics.spec import load_catalog
 from tests.conftest import run_cli
@@ -395,10 +395,10 @@ def test_overview_ytd_compares_with_the_same_span_last_year_not_the_period_befor
     ).frame.iloc[0]
     # Worked from the two spans' own totals: revenue in percent of last year's, margin rate in points.
     revenue_change = answer["revenue"] / answer["revenue__last_year"] - 1
-    points = (answer["gross_margin_rate"] - answer["gross_margin_rate__last_year"]) * 100
+    points = answer["gross_margin_rate"] - answer["gross_margin_rate__last_year"]
     deltas = {m.label: m.delta for m in at.metric}
-    assert deltas["销售额"] == f"{'+' if revenue_change > 0 else ''}{round(revenue_change * 100, 1)}%"
-    assert deltas["毛利率"] == f"{'+' if points > 0 else ''}{points:.1f} pp"
+    assert deltas["销售额"] == format_delta_pct(revenue_change)
+    assert deltas["毛利率"] == format_change(points, "percent")
     assert at.caption[1].value.startswith(start.isoformat())
 
 

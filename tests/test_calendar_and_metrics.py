@@ -8,7 +8,7 @@ import pytest
 
 from core.calendar import BusinessCalendar
 from metrics.compiler import QueryError
-from metrics.formatting import format_change, format_value
+from metrics.formatting import format_change, format_delta_pct, format_value
 from metrics.query import query
 from metrics.scope import Scope
 from metrics.spec import SpecError, load_catalog
@@ -65,6 +65,12 @@ def test_changes_carry_their_sign_and_ratios_move_in_points():
     assert format_change(0.003, "percent") == "+0.3 pp"
     assert format_change(-0.0125, "percent") == "-1.3 pp"  # half away from zero
     assert format_change(None, "money") == "—"
+    # A change that rounds to nothing has no sign, never `-0.0 pp` or `-¥0.00` with a red arrow.
+    assert format_change(-0.0004, "percent") == "0.0 pp"
+    assert format_change(0.004, "money") == "¥0.00" and format_change(-0.004, "money") == "¥0.00"
+    assert format_change(-0.4, "count") == "0" and format_change(0.4, "count") == "0"
+    assert format_change(-0.04, "days") == "0.0 天"
+    assert format_delta_pct(-0.0004) == "0.0%" and format_delta_pct(0.123) == "+12.3%"
 
 
 def test_every_shipped_metric_is_portable_and_documented():

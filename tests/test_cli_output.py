@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from core.config import settings
+from metrics.formatting import format_change
 from tests.conftest import ROOT, run_cli
 
 
@@ -24,10 +25,11 @@ def test_cli_table_signs_changes_and_moves_ratios_in_points(demo_env):
     lines = run_cli(*ask, env=_env()).stdout.splitlines()
     header, cells = (re.split(r"\s{2,}", line.strip()) for line in (lines[1], lines[3]))
     table = dict(zip(header, cells, strict=True))
-    money = table["revenue__delta"]
-    assert money[0] == ("+" if row["revenue__delta"] > 0 else "-"), money
-    points = row["gross_margin_rate__delta"] * 100
-    assert table["gross_margin_rate__delta"] == f"{'+' if points > 0 else ''}{points:.1f} pp"
+    # The sign follows the JSON's unrounded change; a ratio's change is in points, not percent.
+    assert table["revenue__delta"] == format_change(row["revenue__delta"], "money")
+    assert table["revenue__delta"][0] in "+-" and (table["revenue__delta"][0] == "+") == (row["revenue__delta"] > 0)
+    assert table["gross_margin_rate__delta"] == format_change(row["gross_margin_rate__delta"], "percent")
+    assert table["gross_margin_rate__delta"].endswith(" pp")
 
 
 def test_output_piped_into_head_ends_quietly_without_a_traceback(demo_env):

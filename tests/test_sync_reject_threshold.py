@@ -154,6 +154,19 @@ def test_header_only_export_is_blocked_and_last_good_rows_kept(shop, capsys):
     assert len(_snapshot()["orders"]) == 5
 
 
+def test_upload_check_of_a_header_only_file_says_it_would_be_blocked(shop, capsys, tmp_path):
+    """The upload check said `checked` for a header-only file that the import then blocked."""
+    from sources.__main__ import check_file
+
+    _sync(capsys)
+    empty = tmp_path / "empty-orders.csv"
+    empty.write_text("order id,order date,amount\n", encoding="utf-8")
+    report = check_file(settings(), empty, entity="orders", source="shop")
+    assert report["status"] == "blocked" and "last good load had 5" in report["error"]
+    fresh = check_file(settings(), empty, entity="orders", source="brand_new")
+    assert fresh["status"] == "checked"  # nothing to lose: a new source may start empty
+
+
 def test_empty_export_replaces_rows_when_the_source_allows_empty(cockpit_env, tmp_path, capsys):
     orders = tmp_path / "orders.csv"
     orders.write_text(GOOD, encoding="utf-8")
