@@ -14,11 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.calendar import BusinessCalendar
 from core.config import ConfigError, Settings, settings
 from core.warehouse import NoSnapshotError, Snapshot, current_snapshot, snapshot_by_id
 from metrics.query import query
 from metrics.scope import Scope
 from metrics.spec import load_catalog
+from sources.gaps import Gap, missing_days
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def sources_status(snapshot_id: str, config_path: str) -> pd.DataFrame:
     cur = snapshot_by_id(settings().data_dir, snapshot_id).cursor()
     try:
         return cur.execute("SELECT * FROM _sources ORDER BY name").df()
+    finally:
+        cur.close()
+
+
+@st.cache_data(ttl="1h", max_entries=50, show_spinner=False)
+def day_gaps(snapshot_id: str, config_path: str, today: dt.date) -> list[Gap]:
+    """Days in the last 90 on which a daily feed of the snapshot has no rows (`sources.gaps`)."""
+    cfg = settings()
+    cur = snapshot_by_id(cfg.data_dir, snapshot_id).cursor()
+    try:
+        return missing_days(cur, BusinessCalendar.from_settings(cfg.business), today)
     finally:
         cur.close()
 

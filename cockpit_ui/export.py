@@ -24,6 +24,9 @@ from core.config import Settings
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+EAGER_ROWS = 2_000
+
+
 def _text_safe(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -57,14 +60,18 @@ def _audit(cfg: Settings, principal: Principal, what: str, rows: int, fmt: str) 
 def export_buttons(frame: pd.DataFrame, *, what: str, principal: Principal, cfg: Settings, key: str) -> None:
     """CSV and Excel download buttons for `frame` (already scoped); a click writes an `export` audit entry.
 
-    `what` names the export in the audit log and the file name (e.g. `overview_teams`). The files are built
-    only when a button is clicked.
+    `what` names the export in the audit log and the file name (e.g. `overview_teams`). Files of up to
+    `EAGER_ROWS` rows are built with the page; larger ones only when a button is clicked.
     """
     rows = len(frame)
+    # A small table's files are built with the page, so a click downloads at once, inside the click's own user
+    # gesture (a file built on click arrives later, and a browser may hold a second such download for a
+    # "download multiple files?" permission). A large one is built only when clicked.
+    eager = rows <= EAGER_ROWS
     with st.container(horizontal=True, key=f"{key}_exports"):
         st.download_button(
             t("export_csv"),
-            data=partial(csv_bytes, frame),
+            data=csv_bytes(frame) if eager else partial(csv_bytes, frame),
             file_name=f"{what}.csv",
             mime="text/csv",
             key=f"{key}_csv",
@@ -74,7 +81,7 @@ def export_buttons(frame: pd.DataFrame, *, what: str, principal: Principal, cfg:
         )
         st.download_button(
             t("export_excel"),
-            data=partial(excel_bytes, frame, what),
+            data=excel_bytes(frame, what) if eager else partial(excel_bytes, frame, what),
             file_name=f"{what}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             key=f"{key}_xlsx",

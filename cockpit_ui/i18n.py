@@ -12,6 +12,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "as_of": ("数据截至", "Data as of"),
     "synced": ("同步于", "synced"),
     "stale": ("数据已过期", "stale"),
+    "day_gaps": (
+        "以下日期数据源没有任何记录（导出可能未运行，当天数字偏低不代表业务变化）",
+        "No rows at all on these days (an export may not have run; low numbers there are not the business)",
+    ),
     "stale_sources": (
         "以下数据源同步失败，显示的是上次成功的数据：",
         "These sources failed to sync; their last good data is shown:",

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from auth.principal import Principal
-from cockpit_ui.data import sources_status
+from cockpit_ui.data import day_gaps, sources_status
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.vocabulary import ROLE, word
 from core.config import Settings
@@ -16,7 +16,7 @@ from core.warehouse import Snapshot
 
 
 def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
-    """'Data as of <business today> · synced <time>' and, when a source failed, which ones are stale."""
+    """'Data as of <business today> · synced <time>'; which sources are stale, and days a daily feed has no rows."""
     synced = snapshot.published_at.astimezone(ZoneInfo(cfg.business.timezone))
     status = sources_status(snapshot.id, str(cfg.config_path))
     stale = status[status["stale"]]["name"].tolist() if not status.empty else []
@@ -25,6 +25,10 @@ def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
         st.warning(f"{text} · {t('stale')}: {', '.join(stale)}", icon=":material/warning:")
     else:
         st.caption(text)
+    gaps = day_gaps(snapshot.id, str(cfg.config_path), cfg.today)
+    if gaps:
+        listed = "; ".join(f"{g.source} {g.day.isoformat()}" for g in gaps[-5:])
+        st.warning(f"{t('day_gaps')}: {plain(listed)}", icon=":material/event_busy:")
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:$])")

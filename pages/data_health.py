@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from cockpit_ui import health
-from cockpit_ui.data import app_settings, live_snapshot
+from cockpit_ui.data import app_settings, day_gaps, live_snapshot
 from cockpit_ui.i18n import lang
 from cockpit_ui.vocabulary import ENTITY, STATUS, word
 from core.appstate import AppState
@@ -50,6 +50,15 @@ if not summary.empty:
                 "Their last sync did not succeed; showing their last good data: ",
             )
             + ", ".join(stale)
+        )
+    gaps = day_gaps(snapshot.id, str(cfg.config_path), cfg.today) if snapshot is not None else []
+    if gaps:
+        st.warning(
+            words(
+                "近 90 天内没有任何记录的日期（按该数据源的日常节奏判断）：",
+                "Days without any rows in the last 90 (against each source's usual days): ",
+            )
+            + "; ".join(f"{g.source} ({word(ENTITY, g.entity, lang())}) {g.day.isoformat()}" for g in gaps)
         )
     st.dataframe(
         health.summary_for_display(summary, lang()),

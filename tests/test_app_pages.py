@@ -434,3 +434,19 @@ def test_definitions_page_shows_a_chosen_metrics_whole_definition(demo_env):
     assert not at.exception, at.exception
     whole = longest.description.zh
     assert len(whole) > 60 and whole in [x.value for x in at.text]
+
+
+def test_overview_names_the_stale_export_day_of_the_demo_ground_truth(demo_env, demo_data_dir):
+    """The ERP export's missing day (ground truth `erp-stale-day`) was nowhere on the page or on data health."""
+    truth = json.loads((demo_data_dir / "demo-exports" / "ground_truth.json").read_text(encoding="utf-8"))
+    stale = next(a for a in truth["anomalies"] if a["kind"] == "stale_source")
+    expected = f"{stale['source']} {stale['start']}"
+    at = _app("director").run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning if "没有任何记录" in w.value]
+    assert len(warnings) == 1
+    # Exactly that day: the other anomalies are real business moves, not missing data.
+    listed = warnings[0].replace("\\", "").split(": ", 1)[1].split("; ")
+    assert listed == [expected]
+    at.switch_page("pages/data_health.py").run()
+    assert any(stale["start"] in w.value and stale["source"] in w.value.replace("\\", "") for w in at.warning)
