@@ -26,9 +26,11 @@ def kpi_card(
     lang: str,
     currency: str,
     comparison: str = "previous",
+    compared_with: str | None = None,
 ) -> None:
     """One bordered KPI card; `totals` holds the metric and its comparison columns (`__previous` and
-    `__delta_pct`, or `__last_year` and `__delta_pct_last_year`, as `metrics.compare` names them)."""
+    `__delta_pct`, or `__last_year` and `__delta_pct_last_year`, as `metrics.compare` names them);
+    `compared_with` says beside the change what it is against (较去年同期)."""
     label, description = metric.text(lang)
     suffix = "" if comparison == "previous" else f"_{comparison}"
     value = _finite(totals.get(metric.name))
@@ -42,11 +44,15 @@ def kpi_card(
     chart = None
     if series is not None and len(series.dropna()) > 1:
         chart = [float(v) for v in series.fillna(0)]
+    # A change that rounds to nothing (no sign) is grey and has no arrow: it is neither good nor bad.
+    flat = delta is not None and not delta.startswith(("+", "-"))
     st.metric(
         label,
         format_value(value, metric.format, lang=lang, currency=currency),
         delta=delta,
-        delta_color="normal" if metric.direction == "up" else "inverse",
+        delta_color="off" if flat else "normal" if metric.direction == "up" else "inverse",
+        delta_arrow="off" if flat else "auto",
+        delta_description=compared_with,
         help=description,
         border=True,
         chart_data=chart,

@@ -62,6 +62,7 @@ with st.container(horizontal=True, key="kpi_row"):
             lang=lang(),
             currency=cfg.business.currency,
             comparison=period.comparison,
+            compared_with=t("vs_" + period.comparison),
         )
 
 left, right = st.columns([3, 2])
