@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,13 @@ import streamlit as st
 from auth.principal import Principal
 from cockpit_ui.data import day_gaps, sources_status
 from cockpit_ui.i18n import lang, t
-from cockpit_ui.vocabulary import ROLE, word
+from cockpit_ui.vocabulary import ROLE, scope_words, word
 from core.config import Settings
 from core.warehouse import Snapshot
 
 
 def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
-    """'Data as of <business today> · synced <time>'; which sources are stale, and days a daily feed has no rows."""
+    """'Data as of <business today> · synced <time>' and, when a source failed, which ones are stale."""
     synced = snapshot.published_at.astimezone(ZoneInfo(cfg.business.timezone))
     status = sources_status(snapshot.id, str(cfg.config_path))
     stale = status[status["stale"]]["name"].tolist() if not status.empty else []
@@ -25,7 +26,11 @@ def as_of_stamp(cfg: Settings, snapshot: Snapshot) -> None:
         st.warning(f"{text} · {t('stale')}: {', '.join(stale)}", icon=":material/warning:")
     else:
         st.caption(text)
-    gaps = day_gaps(snapshot.id, str(cfg.config_path), cfg.today)
+
+
+def day_gap_notice(cfg: Settings, snapshot: Snapshot, start: dt.date, end: dt.date) -> None:
+    """Name the days between `start` and `end` on which a daily feed has no rows (an export that did not run)."""
+    gaps = [g for g in day_gaps(snapshot.id, str(cfg.config_path), cfg.today) if start <= g.day <= end]
     if gaps:
         listed = "; ".join(f"{g.source} {g.day.isoformat()}" for g in gaps[-5:])
         st.warning(f"{t('day_gaps')}: {plain(listed)}", icon=":material/event_busy:")
@@ -45,8 +50,7 @@ def sidebar(cfg: Settings, principal: Principal) -> bool:
         # Names and scope values come from the users file and the data: shown as text, never as markup.
         roles = ", ".join(word(ROLE, r, lang()) for r in principal.roles)
         st.markdown(f"**{plain(principal.name)}** · {plain(roles)}")
-        scope = principal.scope.label
-        st.caption(f"{t('scope')}: {t('scope_all') if scope == 'all' else plain(scope)}")
+        st.caption(f"{t('scope')}: {plain(scope_words(principal.scope, lang()))}")
         language_picker("lang_pick")
         return st.button(t("logout"), key="logout_button", icon=":material/logout:")
 

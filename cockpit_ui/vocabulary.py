@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from metrics.scope import Scope
+
 STATUS = {
     "published": ("已发布", "published"),
     "unchanged": ("无变化", "unchanged"),
@@ -50,6 +52,19 @@ ROLE = {
     "analyst": ("分析师", "analyst"),
 }
 
+ACTION = {
+    "login": ("登录", "sign-in"),
+    "login_failed": ("登录失败", "failed sign-in"),
+    "login_locked": ("锁定期间尝试登录", "sign-in while locked"),
+    "login_refused": ("身份被拒绝", "identity refused"),
+    "locked_out": ("账号锁定", "locked out"),
+    "logout": ("退出登录", "sign-out"),
+    "admin_unlock": ("管理员解锁", "unlocked by an admin"),
+    "export": ("导出", "export"),
+    "upload": ("上传", "upload"),
+    "upload_discarded": ("放弃上传", "upload discarded"),
+}
+
 _EVERY = re.compile(r"every\s+(\d+)\s*(s|m|h|d)", re.IGNORECASE)
 _UNITS = {"s": ("秒", "s"), "m": ("分钟", "min"), "h": ("小时", "h"), "d": ("天", "d")}
 
@@ -72,3 +87,18 @@ def schedule_words(schedule: str, lang: str) -> str:
         count, unit = match.group(1), _UNITS[match.group(2).lower()]
         return f"每 {count} {unit[0]}" if lang == "zh" else f"every {count} {unit[1]}"
     return f"定时 {text}" if lang == "zh" else f"cron {text}"
+
+
+def scope_words(scope: Scope, lang: str) -> str:
+    """A row scope as a reader says it: 全部, or 区域 华东 · 团队 华东一组 · 业务员 S001."""
+    if scope.everything:
+        return "全部" if lang == "zh" else "everything"
+    if scope.is_empty:
+        return "无" if lang == "zh" else "nothing"
+    names = {"regions": ("区域", "regions"), "teams": ("团队", "teams"), "reps": ("业务员", "reps")}
+    parts = [
+        f"{names[kind][0 if lang == 'zh' else 1]} {', '.join(sorted(values))}"
+        for kind, values in (("regions", scope.regions), ("teams", scope.teams), ("reps", scope.reps))
+        if values
+    ]
+    return " · ".join(parts)

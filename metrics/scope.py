@@ -39,6 +39,12 @@ class Scope:
         return not self.everything and bool(self.reps) and not (self.regions or self.teams)
 
     @property
+    def breakdown(self) -> str:
+        """The level one level under what the scope sees whole: `rep` for one team or a list of reps, else `team`."""
+        one_team = len(self.teams) == 1 and not (self.regions or self.reps)
+        return "rep" if not self.everything and (self.reps_only or one_team) else "team"
+
+    @property
     def label(self) -> str:
         """`all`, or e.g. `regions=East,West; reps=S001` as printed in the JSON output."""
         if self.everything:

@@ -12,6 +12,7 @@ import streamlit as st
 from cockpit_ui.data import app_settings
 from cockpit_ui.export import export_buttons
 from cockpit_ui.i18n import lang, t
+from cockpit_ui.vocabulary import ACTION, word
 from core.appstate import AppState
 
 cfg = app_settings()
@@ -28,7 +29,12 @@ frame["at"] = pd.to_datetime(frame["at"]).dt.tz_localize("UTC").dt.tz_convert(zo
 frame["username"] = frame["username"].fillna("")
 frame["detail"] = frame["detail"].map(lambda d: "" if d in (None, {}) else ", ".join(f"{k}={v}" for k, v in d.items()))
 with st.container(horizontal=True, key="audit_filters"):
-    actions = st.multiselect(t("audit_action"), sorted(frame["action"].unique()), key="audit_action")
+    actions = st.multiselect(
+        t("audit_action"),
+        sorted(frame["action"].unique()),
+        key="audit_action",
+        format_func=lambda code: word(ACTION, code, lang()),
+    )
     names = st.multiselect(t("audit_user"), sorted(n for n in frame["username"].unique() if n), key="audit_user")
 shown = frame
 if actions:
@@ -36,6 +42,7 @@ if actions:
 if names:
     shown = shown[shown["username"].isin(names)]
 shown = shown.reset_index(drop=True)
+shown["action"] = [word(ACTION, code, lang()) for code in shown["action"]]
 st.caption(f"{len(shown):,} / {len(frame):,}")
 zh = lang() == "zh"
 st.dataframe(

@@ -18,7 +18,7 @@ from cockpit_ui.data import app_settings, live_snapshot, metric_answer
 from cockpit_ui.export import export_buttons
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.kpi import kpi_card
-from cockpit_ui.layout import as_of_stamp
+from cockpit_ui.layout import as_of_stamp, day_gap_notice
 from cockpit_ui.periods import period_picker
 from metrics.query import grain_allowed
 from metrics.spec import load_catalog
@@ -44,6 +44,7 @@ if snapshot is None:
     st.stop()
 as_of_stamp(cfg, snapshot)
 period = period_picker(cfg.today)
+day_gap_notice(cfg, snapshot, period.start, period.end)
 st.caption(f"{period.start.isoformat()} — {period.end.isoformat()} · {t('vs_' + period.comparison)}")
 
 totals = metric_answer(
@@ -88,8 +89,8 @@ with left:
             key="trend",
             on_select="rerun",
         )
-# Attainment per team; a rep, who sees only their own rows, sees their own line under their own name.
-level = "rep" if principal.scope.reps_only else "team"
+# Attainment per team; a team manager sees their team's reps; a rep sees their own line under their own name.
+level = principal.scope.breakdown
 own = level == "rep" and principal.rep_id is not None and principal.scope.reps == {principal.rep_id}
 heading = "own" if own else level
 with right:

@@ -275,7 +275,7 @@ def test_overview_charts_and_team_table_carry_the_metric_layers_numbers(user, de
     assert not at.exception
     today = cfg.today
     start = today.replace(day=1)
-    level = "rep" if user == "rep" else "team"  # a rep's own line is under their name, not their team's
+    level = "rep" if user in ("rep", "manager") else "team"  # one team's manager sees its reps; a rep, their own
     teams = query(["revenue", "revenue_target", "target_attainment"], scope, by=[level], start=start, end=today)
     expected = teams.frame.dropna(subset=[level]).set_index(level).sort_index()
     shown = at.dataframe[0].value.set_index(level).sort_index()
@@ -331,7 +331,7 @@ def test_metrics_cli_as_user_gives_the_numbers_the_overview_shows(user, demo_env
     for name in KPI_NAMES:
         label = catalog.metric(name).label.zh
         assert shown[label] == format_value(out["rows"][0][name], formats[name], lang="zh"), (user, name)
-    level = "rep" if user == "rep" else "team"
+    level = "rep" if user in ("rep", "manager") else "team"
     proc = run_cli(
         "metrics",
         "query",
@@ -448,5 +448,24 @@ def test_overview_names_the_stale_export_day_of_the_demo_ground_truth(demo_env, 
     # Exactly that day: the other anomalies are real business moves, not missing data.
     listed = warnings[0].replace("\\", "").split(": ", 1)[1].split("; ")
     assert listed == [expected]
+    at.button_group(key="period").set_value("last_month").run()  # October: that day is not in view
+    assert not [w for w in at.warning if "没有任何记录" in w.value]
     at.switch_page("pages/data_health.py").run()
     assert any(stale["start"] in w.value and stale["source"] in w.value.replace("\\", "") for w in at.warning)
+
+
+def test_team_manager_sees_the_reps_of_the_team_not_one_team_row(demo_env):
+    """A team manager's overview showed 各团队目标达成 with a single row, their own team."""
+    cfg = settings()
+    manager = load_users(cfg).get("manager")
+    reps = query(["revenue"], manager.scope, by=["rep"], start=cfg.today.replace(day=1), end=cfg.today).frame
+    at = _app("manager").run()
+    assert not at.exception
+    assert "各业务员目标达成" in [s.value for s in at.subheader]
+    table = at.dataframe[0].value
+    assert sorted(table["rep"]) == sorted(reps["rep"].dropna()) and len(table) > 1
+    assert sum(table["revenue"]) == pytest.approx(
+        query(["revenue"], manager.scope, start=cfg.today.replace(day=1), end=cfg.today).total("revenue")
+    )
+    sidebar = [c.value for c in at.sidebar.caption]
+    assert any("团队 华东一组" in c for c in sidebar)  # the scope in words, not teams=华东一组

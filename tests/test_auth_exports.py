@@ -95,13 +95,13 @@ def test_audit_page_filters_by_action_and_user(demo_env):
     at.switch_page("pages/audit_log.py").run()
     assert not at.exception, at.exception
     everything = at.dataframe[0].value
-    assert {"export", "login_failed"} <= set(everything["action"])
+    assert {"导出", "登录失败"} <= set(everything["action"])  # actions in words, filtered by their codes
     at.multiselect(key="audit_action").select("export").run()
     shown = at.dataframe[0].value
-    assert set(shown["action"]) == {"export"} and len(shown) < len(everything)
+    assert set(shown["action"]) == {"导出"} and len(shown) < len(everything)
     at.multiselect(key="audit_user").select("analyst").run()
     shown = at.dataframe[0].value
-    assert set(shown["username"]) == {"analyst"} and set(shown["action"]) == {"export"}
+    assert set(shown["username"]) == {"analyst"} and set(shown["action"]) == {"导出"}
     assert "what=probe" in shown["detail"].tolist()[0]
 
 

@@ -95,6 +95,6 @@ def test_a_user_with_a_markup_name_and_scope_sees_them_as_text(page, dialogs, ho
     settled(page)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text(f"{NAME_X} · 团队经理")  # the role in words
-    expect(sidebar).to_contain_text(f"teams={TEAM_X}")
+    expect(sidebar).to_contain_text(f"团队 {TEAM_X}")  # the scope in words
     _no_injected_elements(page)
     assert dialogs == []
