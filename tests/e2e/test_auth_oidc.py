@@ -100,7 +100,7 @@ def test_sign_in_with_the_provider_maps_the_identity_to_the_users_file(page, oid
     expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
     sidebar = page.get_by_test_id("stSidebar")
     expect(sidebar).to_contain_text("孙浩然")
-    expect(sidebar).to_contain_text("reps=S001")  # the scope comes from the users file, not the provider
+    expect(sidebar).to_contain_text("业务员 S001")  # the scope comes from the users file, not the provider
     entries = _audit(data_dir, "login", "sso-rep")
     assert len(entries) == before + 1
     assert entries[0]["detail"]["method"] == "oidc" and entries[0]["detail"]["identity"] == REP_EMAIL
