@@ -169,7 +169,8 @@ def runs_over_time(cfg: Settings, state: AppState, source: str, limit: int = 200
 def rows_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
     """One line per measure across the source's loads; a blocked load's points are crosses."""
     labels = MEASURE_LABELS[lang]
-    data = frame.assign(label=frame["measure"].map(labels))
+    data = frame.assign(label=frame["measure"].map(labels), status=[word(STATUS, v, lang) for v in frame["status"]])
+    shapes = [word(STATUS, v, lang) for v in ("published", "blocked")]
     order = [labels[m] for m in MEASURES]
     base = alt.Chart(data).encode(
         x=alt.X(
@@ -181,7 +182,7 @@ def rows_chart(frame: pd.DataFrame, lang: str) -> alt.Chart:
         color=alt.Color("label:N", sort=order, title=None, scale=alt.Scale(domain=order)),
     )
     points = base.mark_point(filled=True, size=60).encode(
-        shape=alt.Shape("status:N", scale=alt.Scale(domain=["published", "blocked"], range=["circle", "cross"])),
+        shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=shapes, range=["circle", "cross"])),
         tooltip=["run:Q", "status:N", "label:N", alt.Tooltip("rows:Q", format=",")],
     )
     return (base.mark_line() + points).properties(height=260)

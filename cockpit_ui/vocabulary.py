@@ -52,6 +52,29 @@ ROLE = {
     "analyst": ("分析师", "analyst"),
 }
 
+DIMENSION = {
+    "region": ("区域", "region"),
+    "team": ("团队", "team"),
+    "rep": ("业务员", "rep"),
+    "manager": ("经理", "manager"),
+    "channel": ("渠道", "channel"),
+    "customer": ("客户", "customer"),
+    "segment": ("客户类型", "segment"),
+    "industry": ("行业", "industry"),
+    "country": ("国家", "country"),
+    "province": ("省份", "province"),
+    "city": ("城市", "city"),
+    "location": ("地点", "location"),
+    "product": ("产品", "product"),
+    "category": ("品类", "category"),
+    "subcategory": ("子品类", "subcategory"),
+    "series": ("产品系列", "series"),
+    "stage": ("阶段", "stage"),
+    "campaign": ("市场活动", "campaign"),
+}
+
+SIGN_IN = {"password": ("密码", "password"), "oidc": ("单点登录", "single sign-on")}
+
 ACTION = {
     "login": ("登录", "sign-in"),
     "login_failed": ("登录失败", "failed sign-in"),

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from cockpit_ui.i18n import lang
+from cockpit_ui.vocabulary import DIMENSION, word
 from metrics.spec import load_catalog
 
 catalog = load_catalog()
@@ -38,7 +39,7 @@ for name in sorted(catalog.metrics):
             "type": KINDS[metric.type][0 if zh else 1],
             "direction": "↑" if metric.direction == "up" else "↓",
             "owner": metric.owner,
-            "dimensions": ", ".join(catalog.allowed_dimensions(name)),
+            "dimensions": ", ".join(word(DIMENSION, d, lang()) for d in catalog.allowed_dimensions(name)),
         }
     )
 frame = pd.DataFrame(rows)

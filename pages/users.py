@@ -14,7 +14,7 @@ from auth.sessions import is_locked
 from auth.users import load_users
 from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang
-from cockpit_ui.vocabulary import ROLE, word
+from cockpit_ui.vocabulary import ROLE, SIGN_IN, scope_words, word
 from core.appstate import AppState
 
 cfg = app_settings()
@@ -30,9 +30,9 @@ rows = [
         "name": u.name,
         "email": u.email,
         "roles": ", ".join(word(ROLE, r, lang()) for r in u.roles),
-        "scope": u.scope.label,
+        "scope": scope_words(u.scope, lang()),
         "rep id": u.rep_id or "",
-        "sign-in": cfg.auth.method
+        "sign-in": word(SIGN_IN, cfg.auth.method, lang())
         if (u.password_hash if cfg.auth.method == "password" else u.email or u.oidc_sub)
         else "—",
         "locked": u.username in locked,
