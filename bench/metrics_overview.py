@@ -158,7 +158,8 @@ def run_layer(db: Path) -> dict:
     snap = Snapshot("bench", db, dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     kw = {"settings": cfg, "snapshot": snap}
     totals = query(KPIS, Scope.all(), start=PERIOD[0], end=PERIOD[1], compare=("previous",), **kw)
-    weekly = [k for k in KPIS if grain_allowed(load_catalog(), k, "week")]  # as the page: no weekly target
+    catalog = load_catalog()
+    weekly = [k for k in KPIS if grain_allowed(catalog, k, "week")]  # as the page: no weekly target
     query(weekly, Scope.all(), start=PERIOD[0], end=PERIOD[1], grain="week", **kw)
     query(("revenue", "revenue_target"), Scope.all(), start=TREND[0], end=TREND[1], grain="month", **kw)
     query(
