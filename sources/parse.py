@@ -34,6 +34,7 @@ NUMBER_RULE = (
 )
 
 _SPACES = " \t\u3000\u00a0\u202f"
+_SPACE_CODES = ", ".join(str(ord(c)) for c in _SPACES)
 
 # ---- numbers --------------------------------------------------------------------------------------------
 _FAST = {
@@ -72,10 +73,11 @@ class NumberRule:
 def text_sql(col: str) -> str:
     """Trimmed text; empty becomes NULL (the literal 'NA' stays text: it is a territory, not a missing value).
 
-    Only cells that start or end with a space (ASCII, tab, full-width or no-break) are trimmed, so the common case
-    costs a few prefix tests, not a copy.
+    Only cells that start or end with a space (ASCII, tab, full-width, no-break or narrow no-break) are trimmed, so
+    the common case costs two code-point tests, not a copy (half the cost of a LIKE per kind of space).
     """
-    edge = " OR ".join(f"{col} LIKE '{s}%' OR {col} LIKE '%{s}'" for s in _SPACES[:4])
+    spaces = _SPACE_CODES
+    edge = f"ord({col}) IN ({spaces}) OR ord({col}[-1]) IN ({spaces})"
     return f"(CASE WHEN {col} = '' OR {edge} THEN NULLIF(trim({col}, '{_SPACES}'), '') ELSE {col} END)"
 
 

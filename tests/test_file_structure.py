@@ -177,3 +177,30 @@ def test_line_numbers_stay_exact_when_a_large_file_is_read_in_parallel(tmp_path)
     }
     line_of = dict(zip(loaded.column("order_id"), loaded.column("_line"), strict=True))
     assert line_of["A1"] == 3 and line_of["A499998"] == 500_000 and line_of["A499999"] == 500_002
+
+
+def _blank_lines_by_hand(data: bytes) -> tuple[int, list[int]]:
+    text = data.decode("utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()  # the file ends with a line break
+    blank = [i for i, ln in enumerate(lines, start=1) if ln in ("", "\r") or (i == 1 and ln.strip("\r") == "\ufeff")]
+    return len(lines) - len(blank), blank
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 8, 64])
+def test_line_layout_counts_blank_lines_across_chunk_boundaries(tmp_path, chunk):
+    """The file is read in blocks; a blank line (or a BOM-only first line) at any block edge is still found."""
+    import random
+
+    from sources.files.raw import line_layout
+
+    rng = random.Random(chunk)
+    pieces = ["a,b", "", "\r", "x", "12,3", "\ufeff"]
+    for case in range(60):
+        body = [rng.choice(pieces) for _ in range(rng.randint(0, 12))]
+        data = ("\n".join(body) + rng.choice(["", "\n", "\r\n"])).encode("utf-8")
+        data = data.replace("\ufeff".encode(), b"") if not data.startswith("\ufeff".encode()) else data
+        path = tmp_path / f"f{case}.csv"
+        path.write_bytes(data)
+        assert line_layout(path, chunk_bytes=chunk) == _blank_lines_by_hand(data), data

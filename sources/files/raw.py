@@ -216,8 +216,8 @@ def line_layout(path: Path, chunk_bytes: int = 16 << 20) -> tuple[int, list[int]
             block = fh.read(chunk_bytes)
             if not block:
                 break
-            if not first:
-                first = block[:8]
+            if len(first) < 8:
+                first += block[: 8 - len(first)]
             data = np.frombuffer(block, dtype=np.uint8)
             nl = np.flatnonzero(data == 10)
             if nl.size:
