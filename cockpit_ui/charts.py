@@ -76,14 +76,17 @@ def attainment_bars(
     value_title: str,
     revenue_title: str,
     target_title: str,
+    ahead_title: str,
+    behind_title: str,
     lang: str,
     currency: str,
 ) -> alt.Chart:
-    """Horizontal bars of target attainment per member of `dim`, with a 100% rule; click selects the member."""
+    """Horizontal bars of target attainment per member of `dim`, with a 100% rule and a legend naming the two
+    colours (`ahead_title` at 100% or more, `behind_title` below); click selects the member."""
     data = frame.dropna(subset=["target_attainment"]).copy()
     data["revenue_text"] = _money_text(data["revenue"], lang, currency)
     data["target_text"] = _money_text(data["revenue_target"], lang, currency)
-    data["color"] = data["target_attainment"].map(lambda v: "ahead" if v >= 1 else "behind")
+    data["color"] = data["target_attainment"].map(lambda v: ahead_title if v >= 1 else behind_title)
     pick = alt.selection_point(name="member", fields=[dim], on="click", clear="dblclick")
     bars = (
         alt.Chart(data)
@@ -92,7 +95,9 @@ def attainment_bars(
             y=alt.Y(f"{dim}:N", title=dim_title, sort="-x"),
             x=alt.X("target_attainment:Q", title=value_title, axis=alt.Axis(format="%")),
             color=alt.Color(
-                "color:N", scale=alt.Scale(domain=["ahead", "behind"], range=["#16a34a", "#dc2626"]), legend=None
+                "color:N",
+                scale=alt.Scale(domain=[ahead_title, behind_title], range=["#16a34a", "#dc2626"]),
+                legend=alt.Legend(title=None, orient="top"),
             ),
             opacity=alt.condition(pick, alt.value(1.0), alt.value(0.5)),
             tooltip=[

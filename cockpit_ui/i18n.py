@@ -34,6 +34,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "attainment_by_own": ("我的目标达成", "My target attainment"),
     "attainment_by_rep": ("各业务员目标达成", "Target attainment by rep"),
     "target": ("目标", "Target"),
+    "on_target": ("已达成（≥100%）", "On target (≥100%)"),
+    "below_target": ("未达成", "Below target"),
     "actual": ("实际", "Actual"),
     "month": ("月份", "Month"),
     "team": ("团队", "Team"),

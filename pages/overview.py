@@ -115,6 +115,8 @@ with right:
                 value_title=catalog.metric("target_attainment").text(lang())[0],
                 revenue_title=t("revenue"),
                 target_title=t("target"),
+                ahead_title=t("on_target"),
+                behind_title=t("below_target"),
                 lang=lang(),
                 currency=money,
             ),

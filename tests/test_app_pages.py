@@ -205,6 +205,15 @@ def chart_data(at: AppTest, key: str) -> pd.DataFrame:
     raise AssertionError(f"no chart {key!r}")
 
 
+def _layer_encodings(at: AppTest, key: str) -> list[dict]:
+    """The encodings of a layered chart's layers (by the chart's key) that have a colour channel."""
+    for chart in at.get("vega_lite_chart"):
+        if chart.proto.id.endswith(key) or f"-{key}" in chart.proto.id:
+            spec = json.loads(chart.proto.spec)
+            return [lay["encoding"] for lay in spec.get("layer", [spec]) if "color" in lay.get("encoding", {})]
+    raise AssertionError(f"no chart {key!r}")
+
+
 @pytest.fixture(scope="module")
 def roster(demo_data_dir) -> pd.DataFrame:
     """Every (region, team, rep id, rep name, customer) on a row of the demo snapshot, read straight from it."""
@@ -284,6 +293,12 @@ def test_overview_charts_and_team_table_carry_the_metric_layers_numbers(user, de
         assert shown[column].tolist() == pytest.approx(expected[column].tolist(), rel=1e-12), (user, column)
     bars = chart_data(at, "attainment").set_index(level).sort_index()
     assert bars["target_attainment"].tolist() == pytest.approx(expected["target_attainment"].tolist(), rel=1e-12)
+    # The bar colours are named in a legend, in words, and follow the 100% line.
+    assert list(bars["color"]) == ["已达成（≥100%）" if v >= 1 else "未达成" for v in bars["target_attainment"]]
+    assert any(
+        c["color"].get("legend", {}) is not None and c["color"]["field"] == "color"
+        for c in _layer_encodings(at, "attainment")
+    )
     trend_start = (today.replace(day=1) - dt.timedelta(days=335)).replace(day=1)
     months = query(["revenue", "revenue_target"], scope, grain="month", start=trend_start, end=today).frame
     trend = chart_data(at, "trend")
