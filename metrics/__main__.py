@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import json
 import sys
+from zoneinfo import ZoneInfo
 
 from core.config import ConfigError, settings
 from core.warehouse import NoSnapshotError
@@ -115,7 +116,7 @@ def _csv_value(value, fmt: str | None):  # noqa: ANN001, ANN202
     return round(float(value), places) if places else int(round(float(value)))
 
 
-def _emit(result: QueryResult, fmt: str, lang: str, currency: str) -> None:
+def _emit(result: QueryResult, fmt: str, lang: str, currency: str, timezone: str = "UTC") -> None:
     if fmt == "json":
         json.dump(result.to_json(), sys.stdout, ensure_ascii=False, indent=2)
         print()
@@ -128,7 +129,8 @@ def _emit(result: QueryResult, fmt: str, lang: str, currency: str) -> None:
         for row in rows:
             writer.writerow([_csv_value(row[c["name"]], c["format"]) for c in columns])
         return
-    print(f"as of {result.as_of:%Y-%m-%d %H:%M} UTC · snapshot {result.snapshot_id} · scope {result.scope.label}")
+    synced = result.as_of.astimezone(ZoneInfo(timezone)) if result.as_of.tzinfo else result.as_of
+    print(f"as of {synced:%Y-%m-%d %H:%M} {timezone} · snapshot {result.snapshot_id} · scope {result.scope.label}")
     cells = [[c["name"] for c in columns]]
     for row in rows:
         line = []
@@ -171,7 +173,7 @@ def _cmd_query(args: argparse.Namespace) -> int:
         params=_parse_params(args.param or []),
         settings=cfg,
     )
-    _emit(result, args.format, args.lang, cfg.business.currency)
+    _emit(result, args.format, args.lang, cfg.business.currency, cfg.business.timezone)
     return 0
 
 

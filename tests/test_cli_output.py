@@ -46,3 +46,18 @@ def test_output_piped_into_head_ends_quietly_without_a_traceback(demo_env):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err and "error" not in err, err
+
+
+def test_cli_table_says_the_sync_time_on_the_business_clock_not_utc(demo_env):
+    """The table's first line once read 'as of … UTC' while every page shows the business clock."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    cfg = settings()
+    as_of = dt.datetime.fromisoformat(
+        json.loads(run_cli("metrics", "query", "orders", "--format", "json", env=_env()).stdout)["as_of"]
+    )
+    first = run_cli("metrics", "query", "orders", env=_env()).stdout.splitlines()[0]
+    local = as_of.astimezone(ZoneInfo(cfg.business.timezone))
+    assert first.startswith(f"as of {local:%Y-%m-%d %H:%M} {cfg.business.timezone} · snapshot "), first
+    assert "UTC" not in first
