@@ -61,3 +61,27 @@ def test_cli_table_says_the_sync_time_on_the_business_clock_not_utc(demo_env):
     local = as_of.astimezone(ZoneInfo(cfg.business.timezone))
     assert first.startswith(f"as of {local:%Y-%m-%d %H:%M} {cfg.business.timezone} · snapshot "), first
     assert "UTC" not in first
+
+
+def test_a_broken_pipe_that_is_not_stdouts_is_an_error_not_a_quiet_exit_141():
+    """run_main once took any BrokenPipeError (a dropped database socket too) for `| head` and exited 141."""
+    import pytest
+
+    from core.cli import run_main
+
+    def drops_a_connection() -> int:
+        print("partial output")
+        raise BrokenPipeError("the SMTP server went away")
+
+    with pytest.raises(BrokenPipeError, match="SMTP"):
+        run_main(drops_a_connection)
+
+
+def test_a_reader_that_stops_early_still_ends_quietly_with_141():
+    code = "from core.cli import run_main\ndef main():\n    for i in range(200000):\n        print(i)\n    return 0\nrun_main(main)"
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.readline() == b"0\n"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err, err
