@@ -484,3 +484,33 @@ def test_team_manager_sees_the_reps_of_the_team_not_one_team_row(demo_env):
     )
     sidebar = [c.value for c in at.sidebar.caption]
     assert any("团队 华东一组" in c for c in sidebar)  # the scope in words, not teams=华东一组
+
+
+@pytest.mark.parametrize("members", [1, 7, 20])
+def test_attainment_chart_leaves_every_member_a_labelled_bar(members):
+    """The chart's height once counted bars only, while Streamlit fits legend and axes inside it too: 7 teams
+    got 16 px bars and Vega dropped 3 of the 7 team names."""
+    from cockpit_ui.charts import attainment_bars
+
+    frame = pd.DataFrame(
+        {
+            "team": [f"团队{i}" for i in range(members)],
+            "revenue": [1.0] * members,
+            "revenue_target": [2.0] * members,
+            "target_attainment": [0.5] * members,
+        }
+    )
+    spec = attainment_bars(
+        frame,
+        dim="team",
+        dim_title="团队",
+        value_title="达成率",
+        revenue_title="销售额",
+        target_title="目标",
+        ahead_title="已达成",
+        behind_title="未达成",
+        lang="zh",
+        currency="CNY",
+    ).to_dict()
+    chrome = 90  # legend on top, x axis and its title (measured in Chromium: 238 px left 115 px for the bars)
+    assert (spec["height"] - chrome) / members >= 24
