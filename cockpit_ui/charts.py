@@ -110,6 +110,6 @@ def attainment_bars(
         .add_params(pick)
     )
     rule = alt.Chart(pd.DataFrame({"x": [1.0]})).mark_rule(color="#64748b", strokeDash=[3, 3]).encode(x="x:Q")
-    # The height is the whole chart's (Streamlit fits it): the legend, the axis and its title take about 90 px, and
+    # The height is the whole chart's (Streamlit fits it): the legend, the axis and its title take about 125 px, and
     # each member keeps a bar tall enough for its label, so no label is dropped for lack of room.
-    return (bars + rule).properties(height=90 + 30 * max(3, len(data)))
+    return (bars + rule).properties(height=130 + 28 * max(3, len(data)))
