@@ -30,6 +30,11 @@ DATE_FORMATS: tuple[str, ...] = (
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S%z",
     "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%dT%H:%MZ",
+    "%Y-%m-%d %H:%M:%S UTC",
+    "%Y-%m-%d %H:%M:%SZ",
     "%Y/%m/%d",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
@@ -69,6 +74,9 @@ DATE_FORMATS: tuple[str, ...] = (
     "%b %Y",
     "%B %Y",
 )
+# Times written in UTC (`2018-01-05T13:45:00Z`, as Salesforce and HubSpot export them): read as UTC whatever the
+# source's zone, then moved to the business zone.
+UTC_FORMATS = {f for f in DATE_FORMATS if f.endswith(("Z", " UTC"))}
 MONTH_FIRST_FORMATS = {f for f in DATE_FORMATS if f.startswith("%m")}
 DAY_FIRST_FORMATS = {f for f in DATE_FORMATS if f.startswith("%d")}
 # Excel serial day numbers accepted in a date column: 10000 (1927-05-18) .. 100000 (2173-10-14). Smaller
@@ -316,7 +324,7 @@ def date_sql(col: str, rule: DateRule, *, timestamp: bool, source_tz: str | None
     """Typed date or timestamp from a text column under `rule`.
 
     Naive times are read in the source's zone and converted to the business zone; times with an offset are
-    converted from their offset. `source_tz` and `business_tz` are bound as parameters $source_tz and
+    converted from their offset, and times marked UTC (`Z`, ` UTC`) from UTC. `source_tz` and `business_tz` are bound as parameters $source_tz and
     $business_tz by the caller; this function only names them.
     """
     clean = clean_date_sql(col) if rule.weekday else _text(col)
@@ -327,6 +335,8 @@ def date_sql(col: str, rule: DateRule, *, timestamp: bool, source_tz: str | None
             parsed = f"try_strptime({cell}, {_lit(fmt)})"
             if "%z" in fmt:
                 parsed = f"timezone($business_tz, {parsed})"
+            elif fmt in UTC_FORMATS:
+                parsed = f"timezone($business_tz, timezone('UTC', {parsed}))"
             elif timestamp and source_tz:
                 parsed = f"timezone($business_tz, timezone($source_tz, {parsed}))"
             parts.append(parsed)

@@ -83,6 +83,21 @@ def test_chinese_dates_weekdays_and_times_mix_in_one_column(tmp_path):
     ]
 
 
+def test_iso_times_marked_utc_are_moved_to_the_business_clock(tmp_path):
+    """`2018-01-05T13:45:00Z` (Salesforce and HubSpot exports) was rejected as 'not a valid date'."""
+    loaded = _dates(
+        tmp_path,
+        ["2018-01-05T13:45:00Z", "2018-01-05T20:30:00.000Z", "2018-01-06 01:00:00 UTC", "2018-01-05T13:45:00+08:00"],
+    )
+    assert loaded.result.rows_rejected == 0, loaded.reasons()
+    assert [str(v) for v in loaded.column("order_date")] == [
+        "2018-01-05 21:45:00",  # Asia/Shanghai is UTC+8
+        "2018-01-06 04:30:00",  # the next business day
+        "2018-01-06 09:00:00",
+        "2018-01-05 13:45:00",  # an explicit +08:00 stays as written
+    ]
+
+
 def test_english_weekday_before_the_date(tmp_path):
     loaded = _dates(tmp_path, ["Mon 01/15/2018", "Tuesday, 01/16/2018"])
     assert _days(loaded) == ["2018-01-15", "2018-01-16"]
