@@ -13,6 +13,7 @@ is only final once every value of the column has been read with it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from sources.canonical import DATE, ENTITIES, TIMESTAMP
 from sources.dates import DateRule, choose_date_rule, revise_date_rule
 from sources.files.structure import Header
 from sources.mapping import Mapping
-from sources.parse import NumberRule
+from sources.parse import DECIMAL_COMMA_HINT, NumberRule
 from sources.typing_sql import cells_beyond_header, q, skip_sql, typed_select
 
 __all__ = ["Issue", "LoadContext", "LoadResult", "skip_sql", "type_rows"]
@@ -126,6 +127,7 @@ def type_rows(
         "business_tz": ctx.business_tz,
         "source_tz": ctx.source_tz if ctx.source_tz and ctx.source_tz != ctx.business_tz else None,
     }
+    number_rules = dict(number_rules or {})
     for attempt in range(DATE_REVISIONS + 1):
         select = typed_select(
             entity,
@@ -133,7 +135,7 @@ def type_rows(
             header,
             mapping,
             context=context,
-            number_rules=number_rules or {},
+            number_rules=number_rules,
             date_rules=rules,
             row_id=row_id,
             skip_column=skip_column,
@@ -150,7 +152,11 @@ def type_rows(
         }
         changed = {name: rule for name, rule in revised.items() if not rule.same_reading(rules[name])}
         rules.update(changed)
-        if not changed:
+        commas = (
+            _columns_writing_decimal_commas(con, out_table, mapping, number_rules) if attempt < DATE_REVISIONS else {}
+        )
+        number_rules.update(commas)
+        if not changed and not commas:
             break
     for name, (bad, read) in unread.items():
         rule = rules[name].counted(read, read + bad)
@@ -212,6 +218,32 @@ def _stray_cells(
         where = ", ".join(str(int(c[1:]) + 1) for c in beyond)
         return [], Issue("unnamed_column", f"column {where} has values but no header; it is not loaded", filled)
     return beyond, None
+
+
+def _columns_writing_decimal_commas(
+    con: duckdb.DuckDBPyConnection, table: str, mapping: Mapping, rules: dict[str, NumberRule]
+) -> dict[str, NumberRule]:
+    """Number fields read with a decimal point whose column also writes decimal commas (a rejected `99,90`): their
+    rule, now refusing `12.500` (12.5 or 12 500?) instead of reading it as 12.5. Looks at rejected rows only."""
+    fields = [
+        name for name in mapping.columns if name in rules and rules[name].decimal == "." and not rules[name].commas_seen
+    ]
+    if not fields:
+        return {}
+    labels = {name: mapping.headers[mapping.columns[name]] + ": not a" for name in fields}
+    counts = con.execute(
+        "SELECT "
+        + ", ".join(
+            f"count(*) FILTER (WHERE len(list_filter(string_split(_reason, '; '), "
+            f"lambda x: starts_with(x, $l{i}) AND contains(x, $hint))) > 0)"
+            for i, _ in enumerate(fields)
+        )
+        + f" FROM {table} WHERE _reason IS NOT NULL",
+        {"hint": DECIMAL_COMMA_HINT, **{f"l{i}": labels[name] for i, name in enumerate(fields)}},
+    ).fetchall()[0]
+    return {
+        name: dataclasses.replace(rules[name], commas_seen=True) for name, n in zip(fields, counts, strict=True) if n
+    }
 
 
 def _unread_dates(con: duckdb.DuckDBPyConnection, table: str, flags: dict[str, str]) -> dict[str, tuple[int, int]]:

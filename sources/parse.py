@@ -52,6 +52,10 @@ _SUFFIX_OK = rf"(?i)^(\s|[-−)）%]|元|万元|万|亿元|亿|{_CURRENCY})*$"
 _DASH = r"^[¥￥$€£\s]*[-–—−]+[\s]*$"
 _SCIENTIFIC = r"^[-+]?[0-9]+(\.[0-9]+)?[eE][-+]?[0-9]+$"
 _EUROPEAN_LOOK = r"^[^0-9]*([0-9]{1,3}(\.[0-9]{3})+,[0-9]+|[0-9]+,[0-9]{1,2})[^0-9]*$"
+# `12.500` under a decimal point is 12.5 — unless the column writes decimal commas elsewhere (`99,90`), where it is
+# as likely 12 500: such cells are then refused rather than read either way.
+_DOTTED_THOUSANDS = r"^[^0-9,]*[0-9]{1,3}(\.[0-9]{3})+[^0-9,]*$"
+DECIMAL_COMMA_HINT = "looks like a decimal comma"
 _FULLWIDTH = ("０１２３４５６７８９．，－＋（）％", "0123456789.,-+()%")
 
 
@@ -62,12 +66,18 @@ class NumberRule:
     decimal: str = "."
     scale: float = 1.0
     unit: str = ""  # the words that set `scale`, e.g. "header 目标（万元）"
+    commas_seen: bool = False  # the column writes decimal commas somewhere: `12.500` is refused, not read as 12.5
 
     @property
     def describe(self) -> str:
         mark = "decimal comma (1.234,56)" if self.decimal == "," else "decimal point (1,234.56)"
         unit = f"; ×{self.scale:,.0f} ({self.unit})" if self.scale != 1 else ""
-        return f"{mark}{unit}"
+        seen = (
+            "; the column also writes decimal commas, so values like 12.500 are refused (set decimal: comma if meant)"
+            if self.commas_seen
+            else ""
+        )
+        return f"{mark}{unit}{seen}"
 
 
 def text_sql(col: str) -> str:
@@ -144,8 +154,9 @@ def number_value_sql(col: str, plain: str, matched: str, parts: str, rule: Numbe
         + " END"
     )
     scaled = (lambda x: f"{x} * {rule.scale!r}") if rule.scale != 1 else (lambda x: x)
+    refused = f"WHEN regexp_matches({col}, '{_DOTTED_THOUSANDS}') THEN NULL " if rule.commas_seen and d == "." else ""
     return (
-        f"(CASE WHEN {col} IS NULL THEN NULL WHEN {plain} IS NOT NULL THEN "
+        f"(CASE WHEN {col} IS NULL THEN NULL {refused}WHEN {plain} IS NOT NULL THEN "
         f"CASE WHEN isfinite({plain}) THEN {scaled(plain)} END "
         f"WHEN {matched} THEN {scaled(fast)} WHEN {parts} IS NOT NULL THEN {slow} END)"
     )
@@ -162,11 +173,18 @@ def number_sql(col: str, rule: NumberRule | None = None) -> str:
 
 def number_hint_sql(col: str, rule: NumberRule | None = None) -> str:
     """Words added to a reject reason when a cell looks like a number written with a decimal comma."""
-    if (rule or NumberRule()).decimal == ",":
+    rule = rule or NumberRule()
+    if rule.decimal == ",":
         return "''"
+    dotted = (
+        f"WHEN regexp_matches({col}, '{_DOTTED_THOUSANDS}') THEN ' (12.500 could be 12 500: the column writes decimal "
+        "commas elsewhere; if the file writes 1.234,56, set the source option decimal: comma)' "
+        if rule.commas_seen
+        else ""
+    )
     return (
-        f"CASE WHEN regexp_matches({col}, '{_EUROPEAN_LOOK}') THEN ' (looks like a decimal comma; if the file "
-        "writes 1.234,56, set the source option decimal: comma)' ELSE '' END"
+        f"CASE WHEN regexp_matches({col}, '{_EUROPEAN_LOOK}') THEN ' ({DECIMAL_COMMA_HINT}; if the file "
+        f"writes 1.234,56, set the source option decimal: comma)' {dotted}ELSE '' END"
     )
 
 

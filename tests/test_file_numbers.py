@@ -79,6 +79,27 @@ def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path)
     assert loaded.reasons() == {2: f"金额: not an amount '€ 1.234,56' {hint}", 3: f"金额: not an amount '12,50' {hint}"}
 
 
+def test_dotted_thousands_in_a_column_that_writes_decimal_commas_are_refused_not_read_a_thousand_times_small(tmp_path):
+    """`12.500` beside `99,90` loaded as 12.5 (a European 12 500) and published: only `99,90` was rejected."""
+    cells = ["12.500", "3.000", "7.250", "800", "1.250.000", "99,90", "12.5"]
+    loaded = load_file(_file(tmp_path, cells), workdir=tmp_path)
+    assert loaded.column("amount") == [800.0, 12.5]  # plain integers and one-decimal values are unambiguous
+    reasons = loaded.reasons()
+    assert sorted(reasons) == [2, 3, 4, 6, 7]
+    assert reasons[2] == (
+        "金额: not an amount '12.500' (12.500 could be 12 500: the column writes decimal commas elsewhere; "
+        "if the file writes 1.234,56, set the source option decimal: comma)"
+    )
+    assert "looks like a decimal comma" in reasons[7]
+    assert "values like 12.500 are refused" in loaded.details["number_rules"]["amount"]
+
+
+def test_dotted_thousands_read_as_decimals_when_the_column_has_no_decimal_comma(tmp_path):
+    loaded = load_file(_file(tmp_path, ["12.500", "3.25", "7"]), workdir=tmp_path)
+    assert loaded.column("amount") == [12.5, 3.25, 7.0]
+    assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
+
+
 def test_decimal_comma_is_read_under_the_source_option(tmp_path):
     loaded = load_file(
         _file(tmp_path, ["€ 1.234,56", "12,50", "7", "1.000"]), workdir=tmp_path, options={"decimal": "comma"}
@@ -100,6 +121,16 @@ def test_amounts_stated_in_wan_by_header_or_title_are_scaled_and_the_rule_shown(
     assert loaded.details["mapping"]["amount"] == header
     assert loaded.column("amount") == [15000.0, 2500.0, 30000.0]  # a cell with its own unit keeps it
     assert loaded.details["number_rules"]["amount"] == f"decimal point (1,234.56); ×10,000 ({scale_words})"
+
+
+@pytest.mark.parametrize("header", ["金额(元)", "金额（元）", "金额/元", "Amount (CNY)"])
+def test_a_header_in_yuan_wins_over_a_title_in_wan(tmp_path, header):
+    """`金额(元)` under the title `单位：万元` was scaled ×10,000 (1,500 became 15,000,000)."""
+    loaded = load_file(
+        _file(tmp_path, ["1500", "0.5"], header=header, title="销售明细（单位：万元）"), workdir=tmp_path
+    )
+    assert loaded.column("amount") == [1500.0, 0.5]
+    assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
 
 
 def test_leading_zero_codes_stay_text(tmp_path):

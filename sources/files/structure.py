@@ -47,6 +47,8 @@ _UNIT = re.compile(r"(亿元|万元|千元|亿|万|千)")
 _UNIT_IN_HEADER = re.compile(
     r"[（(]\s*(?:单位\s*[:：]\s*)?(?:人民币)?\s*(亿元|万元|千元|亿|万|千)\s*[)）]|(亿元|万元|千元)$"
 )
+# A header that names plain yuan (`金额(元)`, `Amount (CNY)`, `金额/元`): its own unit, whatever a title says.
+_YUAN_IN_HEADER = re.compile(r"(?i)[（(]\s*(?:单位\s*[:：]\s*)?(元|人民币|人民币元|rmb|cny|¥|￥)\s*[)）]|[/／]\s*元$")
 _UNIT_IN_TITLE = re.compile(r"单位\s*[:：]?\s*(?:人民币)?\s*(亿元|万元|千元|元)|[（(]\s*(亿元|万元|千元)\s*[)）]")
 _SCALES = {"亿元": 1e8, "亿": 1e8, "万元": 1e4, "万": 1e4, "千元": 1e3, "千": 1e3, "元": 1.0}
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*(?:年|财年|年度|fy|\b)", re.IGNORECASE)
@@ -188,11 +190,15 @@ def year_in(text: str) -> int | None:
 
 
 def unit_scale(header_cell: str, title: str = "") -> tuple[float, str]:
-    """The scale an amount column's header or the title above it states (`目标（万元）` → 10,000), and where."""
+    """The scale an amount column's header or the title above it states (`目标（万元）` → 10,000), and where.
+
+    The header wins: `金额(元)` under a title `单位：万元` is in yuan."""
     m = _UNIT_IN_HEADER.search(header_cell or "")
     if m:
         word = m.group(1) or m.group(2)
         return _SCALES[word], f"header {header_cell.strip()!r} says {word}"
+    if _YUAN_IN_HEADER.search(header_cell or ""):
+        return 1.0, ""
     m = _UNIT_IN_TITLE.search(title or "")
     if m:
         word = m.group(1) or m.group(2)
