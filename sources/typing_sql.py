@@ -65,6 +65,11 @@ def skip_sql(header: Header, key_col: str | None, width: int | None = None) -> t
     same_as_header = " AND ".join(f"coalesce(trim({c}, '{_SPACES}'), '') = $h{i}" for i, c in enumerate(cells))
     first_cells = f"coalesce({', '.join(trimmed[: min(width, 4)])})"
     any_total_cell = f"regexp_matches(lower(concat_ws('|', {', '.join(cells)})), $total_cell)"
+    # A label that only starts or ends with a total word (`合计 3 项`, `East Total`, but also `Total S.A.`,
+    # `合计科技`) marks a total only on a row with a gap in it: a total row leaves the columns it does not sum
+    # empty, a customer or order named so fills them all.
+    named = [t for i, t in enumerate(trimmed) if i < len(header.cells) and header.cells[i].strip()] or trimmed
+    gap = "(" + " OR ".join(f"{t} IS NULL" for t in named) + ")"
     params = {f"h{i}": (header.cells[i] if i < len(header.cells) else "") for i in range(width)}
     params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN})
     if key_col:
@@ -80,7 +85,7 @@ def skip_sql(header: Header, key_col: str | None, width: int | None = None) -> t
         f"CASE WHEN {ordinary} THEN NULL "
         f"WHEN {all_empty} THEN 'blank' "
         f"WHEN {same_as_header} THEN 'repeated_header' "
-        f"WHEN {key_blank_or_total} AND (regexp_matches(lower({first_cells}), $total) OR {any_total_cell}) "
+        f"WHEN {key_blank_or_total} AND ((regexp_matches(lower({first_cells}), $total) AND {gap}) OR {any_total_cell}) "
         "THEN 'total' END"
     )
     return sql, params

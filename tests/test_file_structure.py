@@ -52,6 +52,38 @@ def test_a_product_named_total_is_a_row_not_a_total(tmp_path):
     assert loaded.result.skipped_by_kind == {"total": 1}
 
 
+def test_customers_and_orders_named_with_a_total_word_are_rows_not_totals(tmp_path):
+    """`Total S.A.`, `Sum Kee Trading`, `合计科技` and order `TOTAL-5` were skipped as totals: every cell filled."""
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "订单编号,订单日期,客户名称,金额\n"
+        "SO1,2024-01-02,Total S.A.,10\n"
+        "SO2,2024-01-03,Sum Kee Trading,20\n"
+        "SO3,2024-01-04,合计科技,30\n"
+        "TOTAL-5,2024-01-05,汇总网络有限公司,40\n"
+        "合计 4 笔,,,100\n"
+        "Total for January,,,100\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1", "SO2", "SO3", "TOTAL-5"]
+    assert loaded.column("customer_name") == ["Total S.A.", "Sum Kee Trading", "合计科技", "汇总网络有限公司"]
+    assert loaded.result.skipped_by_kind == {"total": 2}
+    assert loaded.issue("skipped_total").endswith("lines 6, 7")
+
+
+def test_a_customer_list_without_ids_keeps_customers_named_with_a_total_word(tmp_path):
+    path = tmp_path / "customers.csv"
+    path.write_text(
+        "Customer Name,Region,Segment\nTotal S.A.,East,Corporate\nSum Kee Trading,West,Consumer\n"
+        "Acme,East,Consumer\nTotal,,\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path, entity="customers")
+    assert loaded.column("customer_name") == ["Total S.A.", "Sum Kee Trading", "Acme"]
+    assert loaded.result.skipped_by_kind == {"total": 1}
+
+
 def test_blank_lines_and_repeated_headers_are_skipped_with_exact_line_numbers(tmp_path):
     text = (
         "Order ID,Order Date,Amount\r\n"
