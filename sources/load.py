@@ -176,7 +176,9 @@ def type_rows(
             f"FROM {out_table}"
         )
     total_lines = (
-        con.execute(f"SELECT list(_line ORDER BY _line)[1:12] FROM {out_table} WHERE _skip = 'total'").fetchall()[0][0]
+        con.execute(
+            f"SELECT list(DISTINCT _line ORDER BY _line)[1:13] FROM {out_table} WHERE _skip = 'total'"
+        ).fetchall()[0][0]
         if result.skipped_by_kind.get("total")
         else []
     )
@@ -196,8 +198,9 @@ def type_rows(
     for kind, count in result.skipped_by_kind.items():
         detail = _SKIP_WORDS.get(kind, kind.replace("_", " "))
         if kind == "total" and total_lines:
-            more = ", …" if count > len(total_lines) else ""
-            detail += f": line{'s' if count > 1 else ''} {', '.join(str(n) for n in total_lines)}{more}"
+            # distinct lines: a template's total row is one line of twelve month cells
+            shown, more = total_lines[:12], ", …" if len(total_lines) > 12 else ""
+            detail += f": line{'s' if len(shown) > 1 else ''} {', '.join(str(n) for n in shown)}{more}"
         result.issues.append(Issue(f"skipped_{kind}", detail, count))
     return result
 

@@ -109,15 +109,92 @@ def test_blank_lines_and_repeated_headers_are_skipped_with_exact_line_numbers(tm
     assert loaded.balanced() and loaded.result.rows_read == 8
 
 
-def test_quoted_line_breaks_report_record_numbers(tmp_path):
-    path = tmp_path / "notes.csv"
-    path.write_text(
-        'Order ID,Order Date,Amount,Status\nA1,2024-01-01,1,"two\nlines"\nA2,2024-01-02,zz,ok\n', encoding="utf-8"
-    )
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk"])
+def test_classic_mac_line_endings_are_read_line_by_line(tmp_path, encoding):
+    """A CSV whose lines end in a bare carriage return (Excel for Mac's "CSV (Macintosh)") failed with Python's
+    "new-line character seen in unquoted field" instead of loading."""
+    text = "订单编号,订单日期,客户名称,金额\rSO1,2024-01-02,上海华联,10\r\rSO2,2024-01-03,杭州解百,x\rSO3,2024-01-04,北京燕莎,30\r"
+    path = tmp_path / "mac.csv"
+    path.write_bytes(text.encode(encoding))
     loaded = load_file(path, workdir=tmp_path)
-    assert loaded.details["exact_lines"] is False
-    assert loaded.column("status") == ["two\nlines"]
-    assert list(loaded.reasons()) == [3]  # the third record (header = 1), what a CSV viewer shows
+    assert loaded.column("order_id") == ["SO1", "SO3"]
+    assert loaded.column("customer_name") == ["上海华联", "北京燕莎"]
+    assert loaded.column("_line") == [2, 5]
+    assert loaded.reasons() == {4: "金额: not an amount 'x'"}
+    assert loaded.result.skipped_by_kind == {"blank": 1}
+
+
+def _lines_of(tmp_path, text: str):
+    path = tmp_path / "notes.csv"
+    path.write_text(text, encoding="utf-8")
+    return load_file(path, workdir=tmp_path)
+
+
+def test_quoted_line_breaks_keep_exact_line_numbers(tmp_path):
+    """Values with line breaks (and empty lines inside them) made every later row report a record number, and a
+    blank line beside them shifted those by one; DuckDB's own reject line counted records too."""
+    loaded = _lines_of(
+        tmp_path,
+        "Order ID,Order Date,Amount,Status\n"
+        'A1,2024-01-01,1,"two\n\nparagraphs"\n'  # lines 2-4, line 3 empty inside the value
+        "\n"  # line 5: a blank line
+        "A2,2024-01-02,zz,ok\n"  # 6
+        'A3,2024-01-03,3,"x"y\n'  # 7: text after a closing quote, refused by DuckDB
+        '"A4",2024-01-04,4,"x\n\n\ny"\n'  # 8-11
+        "A5,2024-01-05,q,ok\n",  # 12
+    )
+    assert loaded.details["exact_lines"] is True
+    assert loaded.column("order_id") == ["A1", "A4"]
+    assert loaded.column("status") == ["two\n\nparagraphs", "x\n\n\ny"]
+    assert loaded.column("_line") == [2, 8]
+    assert loaded.reasons() == {
+        6: "Amount: not an amount 'zz'",
+        7: "a quoted value with text after its closing quote",
+        12: "Amount: not an amount 'q'",
+    }
+    assert loaded.result.skipped_by_kind == {"blank": 1}
+    assert loaded.balanced() and loaded.result.rows_read == 6
+
+
+UNCLOSED = 'a quote opened on this line is never closed (a stray " in a value?); the line is rejected and the lines '
+RUNAWAY = 'a quote opened on this line runs over the next lines and closes with text after it (a stray " in a '
+
+
+@pytest.mark.parametrize("parallel_safe", [True, False], ids=["plain-file", "file-with-multiline-notes"])
+def test_a_stray_quote_left_open_rejects_its_line_and_the_rest_of_the_file_still_loads(tmp_path, parallel_safe):
+    """`"杭州解百 6 寸` (a quote never closed) swallowed every later line into one rejected row, named the wrong
+    cause, and counted 2 rows read of 4: near the end of a big file the lost lines were under the threshold."""
+    notes = '"two\nlines"' if not parallel_safe else "ok"
+    loaded = _lines_of(
+        tmp_path,
+        "订单编号,订单日期,客户名称,金额,备注\n"
+        f"SO1,2024-01-02,上海华联,10,{notes}\n"
+        'SO2,2024-01-03,"杭州解百 6 寸,20,ok\n'
+        "SO3,2024-01-04,北京燕莎,30,ok\n"
+        "SO4,2024-01-05,天津劝业场,40,ok\n",
+    )
+    shift = 0 if parallel_safe else 1
+    assert loaded.column("order_id") == ["SO1", "SO3", "SO4"]
+    assert loaded.column("_line") == [2, 4 + shift, 5 + shift]
+    reasons = loaded.reasons()
+    assert list(reasons) == [3 + shift] and reasons[3 + shift].startswith(UNCLOSED)
+    rejected = next(r for r in loaded.result.rejects if r["line"] == 3 + shift)
+    assert rejected["raw"] == {"line": 'SO2,2024-01-03,"杭州解百 6 寸,20,ok'}
+    assert loaded.balanced() and loaded.result.rows_read == 4
+
+
+def test_a_stray_quote_closed_lines_later_rejects_only_its_own_line(tmp_path):
+    loaded = _lines_of(
+        tmp_path,
+        "Order ID,Order Date,Amount,Status\n"
+        'A1,2024-01-01,1,"open\n'  # the quote closes at the next line's first quote, with `1,000` after it
+        'A2,2024-01-02,2,"1,000"\n'
+        'A3,2024-01-03,3,Dell 24" monitor\n',  # a quote inside an unquoted value is a character
+    )
+    assert loaded.column("order_id") == ["A2", "A3"]
+    assert loaded.column("status") == ["1,000", 'Dell 24" monitor']
+    assert loaded.column("_line") == [3, 4]
+    assert list(loaded.reasons()) == [2] and loaded.reasons()[2].startswith(RUNAWAY)
 
 
 @pytest.mark.parametrize(

@@ -65,6 +65,12 @@ def test_template_accounting_is_per_cell_with_rejects_by_line_and_column(tmp_pat
     assert [(r["line"], r["column"], r["reason"]) for r in result.rejects] == [(8, "2月", "2月: not an amount '待定'")]
 
 
+def test_template_total_rows_are_named_once_each_not_once_per_month_cell(tmp_path):
+    """The skipped totals read "lines 7, 7, 7, 7, …": one entry per month cell of the 小计 row."""
+    loaded = load_file(_template(tmp_path), "targets", workdir=tmp_path)
+    assert loaded.issue("skipped_total") == "total and subtotal rows (合计/小计/Total): lines 7, 10"
+
+
 def test_template_row_total_column_is_checked_against_the_months(tmp_path):
     loaded = load_file(_template(tmp_path), "targets", workdir=tmp_path)
     assert loaded.issues["targets_row_total"] == 1

@@ -20,6 +20,8 @@ import pyarrow as pa
 from sources.files.encoding import Encoding, detect_encoding, to_utf8
 
 DELIMITERS = (",", "\t", ";", "|")
+UNCLOSED_QUOTE = "UNCLOSED QUOTE"
+RUNAWAY_QUOTE = "RUNAWAY QUOTE"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
@@ -85,6 +87,7 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
     encoding = detect_encoding(path)
     workdir.mkdir(parents=True, exist_ok=True)
     readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
+    readable = _lines_ended_by_newline(readable, workdir / f"{table}.lf.csv")
     with open(readable, encoding="utf-8-sig", errors="replace", newline="") as fh:
         sample = fh.read(1 << 16)
     if not sample.strip():
@@ -100,18 +103,40 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
         encoding = detect_encoding(path, whole=True)
         if not encoding.is_utf8:
             readable = _utf8_copy(path, encoding, workdir / f"{table}.utf8.csv")
+            readable = _lines_ended_by_newline(readable, workdir / f"{table}.lf.csv")
             malformed = _scan(con, path, readable, table, width, delimiter)
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-    nonblank, blank = line_layout(readable)
+    rows, (nonblank, blank) = _count(con, table), line_layout(readable)
     bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
-    # Each record spanning k lines (a quoted line break) makes the records k-1 fewer than the non-blank lines;
+    if rows != nonblank - len(bad_lines) or any(kind == "UNQUOTED VALUE" for _, kind, _ in malformed):
+        # Fewer records than lines: values with line breaks, or a stray quote that swallowed the lines after it.
+        stray = stray_quote_lines(readable, delimiter, name=path.name)
+        if stray:
+            # Each such line is emptied in a copy (so lines keep their numbers) and the copy read again: the
+            # line is rejected with its own text and every line after it is read on its own.
+            emptied = {line for line, _, _ in stray}
+            readable = _without_lines(readable, emptied, workdir / f"{table}.mended.csv")
+            malformed = sorted(_scan(con, path, readable, table, width, delimiter) + stray)
+            rows, (nonblank, blank) = _count(con, table), line_layout(readable)
+            nonblank, blank = nonblank + len(emptied), [n for n in blank if n not in emptied]
+            bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
     # DuckDB skips blank lines and leaves out malformed ones. So when the counts agree, record r sits on line
-    # r plus the number of blank or malformed lines before it.
+    # r plus the number of blank or malformed lines before it. A record spanning k lines (a quoted line break)
+    # makes the records k-1 fewer than the lines: each record then moves down by the line breaks inside the
+    # values before it.
     exact = rows == nonblank - len(bad_lines)
+    if not exact and (inside := _line_breaks_inside_values(con, table, width)):
+        if blank and rows + inside != nonblank - len(bad_lines):
+            # Some "blank" lines are inside a quoted value (a note with an empty line): they belong to its record.
+            outside = blank_lines_outside_values(readable, delimiter, blank)
+            nonblank, blank = nonblank + len(blank) - len(outside), outside
+            bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
+        if rows + inside == nonblank - len(bad_lines):
+            _move_down_by_breaks_before(con, table, width)
+            exact = True
     if exact:
         _number_lines(con, table, sorted(set(blank) | set(bad_lines)))
     else:
-        # Quoted line breaks: report the record number (header = 1), which is what a CSV viewer shows.
+        # Lines DuckDB reads some other way: record numbers (header = 1) rather than guessed lines.
         con.execute(f"ALTER TABLE {table} RENAME COLUMN _rec TO _line")
     return RawFile(
         path=path,
@@ -138,7 +163,80 @@ _MALFORMED = {
     "INVALID ENCODING": "not valid UTF-8 (a damaged line)",
     "TOO MANY COLUMNS": "more than {width} fields (an unquoted separator in a value?)",
     "UNQUOTED VALUE": "a quoted value with text after its closing quote",
+    UNCLOSED_QUOTE: 'a quote opened on this line is never closed (a stray " in a value?); the line is rejected '
+    "and the lines after it are read on their own",
+    RUNAWAY_QUOTE: 'a quote opened on this line runs over the next lines and closes with text after it (a stray " '
+    "in a value?); the line is rejected and the lines after it are read on their own",
 }
+
+
+def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def stray_quote_lines(path: Path, delimiter: str, *, name: str, limit: int = 1000) -> list[tuple[int, str, str]]:
+    """(line, kind, text) of each line whose quote swallows the lines after it: a quote never closed before the
+    end of the file, or one closed lines later with text after it. A quoted value that spans lines and closes
+    properly (a note with a line break) is not one; neither is a quote inside an unquoted value (`24" monitor`).
+
+    Streams the UTF-8 file; after a stray quote it reads on from the next line, as the mended file will be read.
+    Raises FileReadError past `limit` such lines: then the file is not quoted as CSV at all.
+    """
+    delim = delimiter.encode()
+    found: list[tuple[int, str, str]] = []
+    with open(path, "rb") as fh:
+        number = 0
+        while raw := fh.readline():
+            number += 1
+            if b'"' not in raw:
+                continue
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            still_open, bad = _quote_state(raw, False, delim)
+            if bad or not still_open:
+                continue  # one line: fine, or refused by DuckDB by itself
+            start, first, resume = number, raw, fh.tell()
+            while still_open and not bad and (nxt := fh.readline()):
+                number += 1
+                still_open, bad = _quote_state(nxt, True, delim)
+            if still_open or bad:
+                kind = UNCLOSED_QUOTE if still_open else RUNAWAY_QUOTE
+                found.append((start, kind, first.decode("utf-8", errors="replace").rstrip("\r\n")))
+                if len(found) > limit:
+                    lines = ", ".join(str(line) for line, _, _ in found[:5])
+                    raise FileReadError(
+                        f"{name}: quotes do not pair up on more than {limit} lines (lines {lines}, …): the "
+                        'file is not quoted as CSV (a " in values that are not quoted?); export it again'
+                    )
+                fh.seek(resume)
+                number = start
+    return found
+
+
+def _quote_state(line: bytes, in_quote: bool, delim: bytes) -> tuple[bool, bool]:
+    """(still inside a quoted value at the end of `line`, text found after a closing quote)."""
+    i, end = 0, len(line.rstrip(b"\r\n"))
+    while True:
+        j = line.find(b'"', i, end)
+        if j < 0:
+            return in_quote, False
+        if not in_quote:
+            in_quote = j == 0 or line[j - 1 : j] == delim  # a quote opens a value only at its start
+            i = j + 1
+        elif line[j + 1 : j + 2] == b'"' and j + 1 < end:
+            i = j + 2  # an escaped quote
+        elif j + 1 < end and line[j + 1 : j + 2] != delim:
+            return False, True
+        else:
+            in_quote, i = False, j + 1
+
+
+def _without_lines(path: Path, lines: set[int], out: Path) -> Path:
+    """A copy of `path` in which the given (1-based) lines are empty; every line keeps its number."""
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        for number, raw in enumerate(src, start=1):
+            dst.write((b"\r\n" if raw.endswith(b"\r\n") else b"\n") if number in lines else raw)
+    return out
 
 
 def _utf8_copy(path: Path, encoding: Encoding, out: Path) -> Path:
@@ -148,6 +246,19 @@ def _utf8_copy(path: Path, encoding: Encoding, out: Path) -> Path:
         raise FileReadError(
             f"{path.name}: not valid {encoding.label} at byte {exc.start}; save the file as UTF-8 or GBK"
         ) from exc
+
+
+def _lines_ended_by_newline(path: Path, out: Path, chunk_bytes: int = 16 << 20) -> Path:
+    """`path` itself, or a copy of it in `out` with its lines ended by a newline when the file ends them with a
+    bare carriage return (classic Mac line endings, as Excel for Mac's "CSV (Macintosh)" still saves)."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    if b"\r" not in head or b"\n" in head:
+        return path
+    with open(path, "rb") as src, open(out, "wb") as dst:
+        while block := src.read(chunk_bytes):
+            dst.write(block.replace(b"\r", b"\n"))
+    return out
 
 
 def _scan(
@@ -177,7 +288,72 @@ def _scan(
     # numbering afterwards keeps the read parallel, where a window over the scan would run on one thread.
     con.execute(f"ALTER TABLE {table} ADD COLUMN _rec BIGINT")
     con.execute(f"UPDATE {table} SET _rec = rowid + 1")
-    return con.execute(f"SELECT line, error_type, csv_line FROM {rejects_table} ORDER BY line").fetchall()
+    rejects = con.execute(
+        f"SELECT line, line_byte_position, error_type, csv_line FROM {rejects_table} ORDER BY line"
+    ).fetchall()
+    # DuckDB's own line counts records, not lines, once a value holds a line break; the byte offset where the
+    # line starts (1-based) is exact.
+    starts = [position - 1 if position else None for _, position, _, _ in rejects]
+    lines = _lines_at(readable, [p for p in starts if p is not None])
+    return [
+        (lines[start] if start is not None else line, kind, raw)
+        for (line, _, kind, raw), start in zip(rejects, starts, strict=True)
+    ]
+
+
+def _lines_at(path: Path, offsets: list[int], chunk_bytes: int = 16 << 20) -> dict[int, int]:
+    """The 1-based line on which each byte offset of `path` lies, in one pass over the file."""
+    wanted = sorted(set(offsets))
+    found: dict[int, int] = {}
+    if not wanted:
+        return found
+    newlines, base, i = 0, 0, 0
+    with open(path, "rb") as fh:
+        while i < len(wanted) and (block := fh.read(chunk_bytes)):
+            while i < len(wanted) and wanted[i] < base + len(block):
+                found[wanted[i]] = newlines + block.count(b"\n", 0, wanted[i] - base) + 1
+                i += 1
+            newlines += block.count(b"\n")
+            base += len(block)
+    for offset in wanted[i:]:
+        found[offset] = newlines + 1
+    return found
+
+
+def _breaks_sql(width: int) -> str:
+    return " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in _cells(width))
+
+
+def _line_breaks_inside_values(con: duckdb.DuckDBPyConnection, table: str, width: int) -> int:
+    """The number of line breaks inside the values of all records (quoted values that span lines)."""
+    return int(con.execute(f"SELECT coalesce(sum({_breaks_sql(width)}), 0) FROM {table}").fetchall()[0][0])
+
+
+def _move_down_by_breaks_before(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
+    """Add to each record's number the line breaks inside the values of the records before it."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (_rec, _breaks), _rec + coalesce(sum(_breaks) OVER "
+        f"(ORDER BY _rec ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS _rec "
+        f"FROM (SELECT *, {_breaks_sql(width)} AS _breaks FROM {table}) ORDER BY _rec"
+    )
+
+
+def blank_lines_outside_values(path: Path, delimiter: str, blank: list[int]) -> list[int]:
+    """Those of the `blank` lines that are not inside a quoted value (streams the UTF-8 file once)."""
+    wanted, keep = set(blank), []
+    delim = delimiter.encode()
+    in_quote = False
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number in wanted and not in_quote:
+                keep.append(number)
+            if b'"' in raw:
+                in_quote, _ = _quote_state(raw, in_quote, delim)
+    return keep
+
+
+def _cells(width: int) -> list[str]:
+    return [f"c{i}" for i in range(width)]
 
 
 def _number_lines(con: duckdb.DuckDBPyConnection, table: str, missing: list[int]) -> None:
