@@ -105,6 +105,19 @@ def clean_date_sql(col: str) -> str:
     return f"regexp_replace(regexp_replace(trim({col}), '{_WEEKDAY_PATTERN}', ''), '{_LEADING_WEEKDAY}', '')"
 
 
+def weekday_written_sql(col: str) -> str:
+    """The ISO weekday (Monday = 1) a date cell writes beside its date (`星期一`, `周日`, `Mon`), else NULL."""
+    zh = (
+        "list_position(['一', '二', '三', '四', '五', '六', '日'], "
+        f"replace(regexp_extract({col}, '(?:星期|周|礼拜)([一二三四五六日天])', 1), '天', '日'))"
+    )
+    en = (
+        "list_position(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], "
+        f"lower(regexp_extract({col}, '\\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun)', 1)))"
+    )
+    return f"coalesce({zh}, {en})"
+
+
 def _lit(fmt: str) -> str:
     """A format from DATE_FORMATS as a SQL literal (fixed strings of this module, never user input)."""
     assert fmt in DATE_FORMATS
@@ -262,12 +275,32 @@ def _rule_from_sample(con: duckdb.DuckDBPyConnection, rule: DateRule, prefer: st
         month_first = [f for f in tied if f in MONTH_FIRST_FORMATS]
         day_first = [f for f in tied if f in DAY_FIRST_FORMATS]
         if month_first and day_first:
-            order = prefer or "mdy"
-            pick = (day_first if order == "dmy" else month_first)[0]
-            note = (
-                f"ambiguous: every day and month is ≤ 12; read as {'day' if order == 'dmy' else 'month'}-first "
-                "(set the source option date_order: dmy or mdy)"
+            by_weekday = (
+                None if prefer or not weekday else _order_by_weekday(con, clean, unread, month_first, day_first)
             )
+            order = prefer or (by_weekday[0] if by_weekday else "mdy")
+            pick = (day_first if order == "dmy" else month_first)[0]
+            first = "day" if order == "dmy" else "month"
+            both = con.execute(
+                f"SELECT count(*) FILTER (WHERE {unread} AND {_parses_sql(clean, month_first[0])} "
+                f"AND {_parses_sql(clean, day_first[0])}) FROM _date_sample"
+            ).fetchall()[0][0]
+            if by_weekday:
+                note = (
+                    f"{first}-first: the weekdays written beside the dates agree ({by_weekday[1]:,} of "
+                    f"{by_weekday[2]:,})"
+                )
+            elif both < best:
+                note = (
+                    f"contradictory: as many dates only fit day-first ({best - both:,} sampled) as only fit "
+                    f"month-first; read as {first}-first, the others are rejected (set the source option "
+                    "date_order: dmy or mdy)"
+                )
+            else:
+                note = (
+                    f"ambiguous: every day and month is ≤ 12; read as {first}-first "
+                    "(set the source option date_order: dmy or mdy)"
+                )
         else:
             pick = tied[0]
         chosen.append(pick)
@@ -275,6 +308,25 @@ def _rule_from_sample(con: duckdb.DuckDBPyConnection, rule: DateRule, prefer: st
         unread += f" AND NOT {_parses_sql(clean, pick)}"
     con.execute("DROP TABLE IF EXISTS _date_probe")
     return DateRule(chosen[0] if chosen else None, serial, 0, 0, note, tuple(chosen), weekday)
+
+
+def _order_by_weekday(
+    con: duckdb.DuckDBPyConnection, clean: str, unread: str, month_first: list[str], day_first: list[str]
+) -> tuple[str, int, int] | None:
+    """('mdy' or 'dmy', sampled dates whose written weekday that order agrees with, dates with a weekday) when the
+    weekdays beside the dates settle the order, else None."""
+    said = weekday_written_sql("v")
+    agree = [
+        " OR ".join(f"isodow(try_strptime({clean}, {_lit(f)})) = {said}" for f in formats)
+        for formats in (month_first, day_first)
+    ]
+    mdy, dmy, written = con.execute(
+        f"SELECT count(*) FILTER (WHERE {agree[0]}), count(*) FILTER (WHERE {agree[1]}), "
+        f"count(*) FILTER (WHERE {said} IS NOT NULL) FROM _date_sample WHERE {unread}"
+    ).fetchall()[0]
+    if mdy == dmy:
+        return None
+    return ("mdy", mdy, written) if mdy > dmy else ("dmy", dmy, written)
 
 
 def _other_order(

@@ -161,7 +161,7 @@ def type_rows(
     for name, (bad, read) in unread.items():
         rule = rules[name].counted(read, read + bad)
         result.date_rules[name] = rule.describe
-        if "ambiguous" in rule.note or "-first:" in rule.note:
+        if any(word in rule.note for word in ("ambiguous", "contradictory", "-first:")):
             result.issues.append(Issue("date_order", f"{name}: {rule.note}"))
     result.number_rules = select.number_rules
     _account(con, raw_table, header, out_table, result, ctx, row_id, cell_labels, blank_lines_after_header, malformed)

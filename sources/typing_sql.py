@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sources.canonical import BOOL, DATE, MONEY, NUMBER, TIMESTAMP, Entity
-from sources.dates import DateRule, date_guard_sql, date_sql
+from sources.dates import DateRule, date_guard_sql, date_sql, weekday_written_sql
 from sources.files.structure import SUSPECT_KEY_PATTERN, TOTAL_CELL_PATTERN, TOTAL_PATTERN, Header
 from sources.mapping import Mapping
 from sources.parse import (
@@ -191,11 +191,27 @@ def typed_select(
             parsed = q("__d_" + f.name)
             layer1.append(f"{expr} AS {parsed}")
             layer2.append(parsed)
-            layer3.append(f"{date_guard_sql(parsed)} AS {value}")
             hint = f"' (the column is read as {rule.how})'" if rule.all_formats or rule.serial else "''"
+            read = date_guard_sql(parsed)
+            if rule.weekday:
+                # A weekday written beside the date must fall on it: `2018-01-02 星期一` is refused, not guessed.
+                said = q("__w_" + f.name)
+                layer1.append(f"{weekday_written_sql(col)} AS {said}")
+                layer2.append(said)
+                wrong = f"({said} IS NOT NULL AND isodow({parsed}) <> {said})"
+                layer3 += [f"CASE WHEN {wrong} THEN NULL ELSE {read} END AS {value}", parsed, said]
+                read = q("__g_" + f.name)
+                layer3.append(f"{date_guard_sql(parsed)} AS {read}")
+                hint = (
+                    f"CASE WHEN {wrong} THEN ' (the weekday written does not fall on ' || strftime({parsed}, '%Y-%m-%d')"
+                    f" || ', a ' || dayname({parsed}) || ')' ELSE {hint} END"
+                )
+            else:
+                layer3.append(f"{read} AS {value}")
+                read = value
             flag = q("__bad_" + f.name)
             layer4.append(
-                f"CASE WHEN _skip IS NULL AND {value} IS NULL THEN coalesce({text_sql(col)} IS NOT NULL, FALSE) "
+                f"CASE WHEN _skip IS NULL AND {read} IS NULL THEN coalesce({text_sql(col)} IS NOT NULL, FALSE) "
                 f"ELSE FALSE END AS {flag}"
             )
             out.date_flags[f.name] = flag

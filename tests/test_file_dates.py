@@ -62,6 +62,17 @@ def test_ambiguous_column_is_read_month_first_unless_the_source_says_dmy(tmp_pat
     assert _days(day_first) == ["2019-02-01", "2019-03-02"]
 
 
+def test_a_column_whose_dates_contradict_each_other_is_not_called_ambiguous(tmp_path):
+    """`13/01/2019` beside `01/13/2019` was reported as "every day and month is ≤ 12"."""
+    loaded = _dates(tmp_path, ["13/01/2019", "01/13/2019", "01/02/2019"])
+    assert _days(loaded) == ["2019-01-13", "2019-01-02"]
+    assert loaded.issue("date_order").startswith(
+        "order_date: contradictory: as many dates only fit day-first (1 sampled) as only fit month-first; read as "
+        "month-first, the others are rejected"
+    )
+    assert list(loaded.reasons()) == [2]
+
+
 def test_two_digit_years_are_this_century(tmp_path):
     loaded = _dates(tmp_path, ["02/24/03", "05/07/03", "12/01/05"])
     assert _days(loaded) == ["2003-02-24", "2003-05-07", "2005-12-01"]
@@ -101,6 +112,24 @@ def test_iso_times_marked_utc_are_moved_to_the_business_clock(tmp_path):
 def test_english_weekday_before_the_date(tmp_path):
     loaded = _dates(tmp_path, ["Mon 01/15/2018", "Tuesday, 01/16/2018"])
     assert _days(loaded) == ["2018-01-15", "2018-01-16"]
+
+
+def test_the_weekdays_beside_ambiguous_dates_decide_day_first(tmp_path):
+    """`01/02/2018 星期四` (1 February, a Thursday) was read month-first as 2 January, a Tuesday."""
+    loaded = _dates(tmp_path, ["01/02/2018 星期四", "05/03/2018 周一", "Sat 10/02/2018", "12/11/2018 (周一)"])
+    assert _days(loaded) == ["2018-02-01", "2018-03-05", "2018-02-10", "2018-11-12"]
+    assert loaded.details["date_rules"]["order_date"].startswith("%d/%m/%Y (4 of 4 values parse; day-first: the")
+    assert "weekdays written beside the dates agree (4 of 4)" in loaded.details["date_rules"]["order_date"]
+
+
+def test_a_weekday_that_does_not_fall_on_its_date_is_refused(tmp_path):
+    """`2018-01-02 星期一` loaded as 2 January although that is a Tuesday: the date or the weekday is wrong."""
+    loaded = _dates(tmp_path, ["2018-01-01 星期一", "2018-01-02 星期一", "Tue 01/03/2018", "2018年1月4日 周四"])
+    assert _days(loaded) == ["2018-01-01", "2018-01-04"]
+    assert loaded.reasons() == {
+        3: "订单日期: not a valid date '2018-01-02 星期一' (the weekday written does not fall on 2018-01-02, a Tuesday)",
+        4: "订单日期: not a valid date 'Tue 01/03/2018' (the weekday written does not fall on 2018-01-03, a Wednesday)",
+    }
 
 
 def test_impossible_dates_are_rejected_with_a_reason_never_rolled_over(tmp_path):
