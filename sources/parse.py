@@ -30,7 +30,7 @@ from sources.dates import (  # noqa: F401  (re-exported: the date rules live in 
 NUMBER_RULE = (
     "currency symbols and codes (¥ ￥ 元 $ US$ € £ RMB CNY USD EUR) removed; thousands separators checked "
     "(1,234.5 with a decimal point, 1.234,5 under `decimal: comma`); (1,234.00), -1234 and 1234- are negative; "
-    "a lone dash (- – —) is 0; 12% is 0.12; 万 ×10,000, 亿 ×10^8"
+    "a lone dash (- – —) is 0; 12% is 0.12 in a rate column and refused in an amount column; 万 ×10,000, 亿 ×10^8"
 )
 
 _SPACES = " \t\u3000\u00a0\u202f"
@@ -117,11 +117,14 @@ def number_parts_sql(col: str) -> str:
     return f"struct_insert(regexp_extract({s}, '{_SPLIT}', ['pre', 'num', 'post']), s := {s})"
 
 
-def number_value_sql(col: str, plain: str, matched: str, parts: str, rule: NumberRule | None = None) -> str:
+def number_value_sql(
+    col: str, plain: str, matched: str, parts: str, rule: NumberRule | None = None, *, percent: bool = True
+) -> str:
     """The number of a text cell `col`; NULL when it is not a number.
 
     `plain` is the cell's `plain_number_sql`, `matched` its `fast_number_match_sql`, `parts` its
-    `number_parts_sql` (NULL where not needed), each computed once in an inner query.
+    `number_parts_sql` (NULL where not needed), each computed once in an inner query. `percent=False` (amounts)
+    refuses `12%` instead of reading 0.12.
     """
     rule = rule or NumberRule()
     d = rule.decimal
@@ -147,7 +150,8 @@ def number_value_sql(col: str, plain: str, matched: str, parts: str, rule: Numbe
         f"CASE WHEN regexp_matches({parts}.s, '{_DASH}') THEN 0.0 "
         f"WHEN regexp_matches({parts}.s, '{_SCIENTIFIC}') THEN TRY_CAST({parts}.s AS DOUBLE) * {rule.scale!r} "
         f"WHEN {parts}.num = '' OR {opened} <> {closed} OR NOT {grouped} "
-        f"OR NOT regexp_matches({parts}.pre, '{_PREFIX_OK}') OR NOT regexp_matches({parts}.post, '{_SUFFIX_OK}') "
+        + ("" if percent else f"OR contains({around}, '%') ")
+        + f"OR NOT regexp_matches({parts}.pre, '{_PREFIX_OK}') OR NOT regexp_matches({parts}.post, '{_SUFFIX_OK}') "
         "THEN NULL "
         f"ELSE TRY_CAST({digits} AS DOUBLE) * {scale} * CASE WHEN {opened} OR {minus} THEN -1.0 ELSE 1.0 END"
         + (f" * CASE WHEN {own_unit} THEN 1.0 ELSE {rule.scale!r} END" if rule.scale != 1 else "")
@@ -171,9 +175,15 @@ def number_sql(col: str, rule: NumberRule | None = None) -> str:
     return number_value_sql(col, plain, matched, parts, rule)
 
 
-def number_hint_sql(col: str, rule: NumberRule | None = None) -> str:
-    """Words added to a reject reason when a cell looks like a number written with a decimal comma."""
+def number_hint_sql(col: str, rule: NumberRule | None = None, *, percent: bool = True) -> str:
+    """Words added to a reject reason when a cell looks like a number written with a decimal comma, or (amounts,
+    `percent=False`) like a percentage."""
     rule = rule or NumberRule()
+    if not percent:
+        return (
+            f"CASE WHEN regexp_matches({col}, '[0-9]\\s*[%％]') THEN ' (a percentage, not an amount)' "
+            f"ELSE {number_hint_sql(col, rule)} END"
+        )
     if rule.decimal == ",":
         return "''"
     dotted = (

@@ -176,9 +176,10 @@ def typed_select(
                 f"THEN {fast_number_match_sql(col, rule.decimal)} END AS {matched}",
             ]
             layer2 += [plain, matched, f"CASE WHEN NOT {matched} THEN {number_parts_sql(col)} END AS {parts}"]
-            layer3.append(f"{number_value_sql(col, plain, matched, parts, rule)} AS {value}")
+            percent = f.type != MONEY  # `12%` is a rate, never an amount
+            layer3.append(f"{number_value_sql(col, plain, matched, parts, rule, percent=percent)} AS {value}")
             out.number_rules[f.name] = rule.describe
-            hint = number_hint_sql(col, rule)
+            hint = number_hint_sql(col, rule, percent=percent)
         elif f.type in (DATE, TIMESTAMP):
             rule = date_rules[f.name]
             expr = date_sql(

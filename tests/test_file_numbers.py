@@ -30,7 +30,6 @@ AMOUNTS = [
     ("-", 0.0),
     ("—", 0.0),
     ("$ -  ", 0.0),
-    ("12.5%", 0.125),
     ("3.2万元", 32000.0),
     ("1.5万", 15000.0),
     ("2亿", 200000000.0),
@@ -70,6 +69,20 @@ def test_what_is_not_a_number_is_rejected_with_its_value(tmp_path, cell, why):
     loaded = load_file(_file(tmp_path, ["10", cell]), workdir=tmp_path)
     assert loaded.column("amount") == [10.0]
     assert loaded.reasons() == {3: f"金额: {why}"}
+
+
+def test_a_percentage_is_a_rate_in_a_number_column_and_refused_in_an_amount_column(tmp_path):
+    """`12%` in 金额 loaded as an amount of 0.12 yuan."""
+    path = tmp_path / "rates.csv"
+    path.write_text(
+        "订单编号,订单日期,金额,折扣\nSO1,2024-01-05,100,12.5%\nSO2,2024-01-05,12%,５％\nSO3,2024-01-05,8 ％,0.1\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("amount") == [100.0]
+    assert loaded.column("discount") == [0.125]
+    hint = "(a percentage, not an amount)"
+    assert loaded.reasons() == {3: f"金额: not an amount '12%' {hint}", 4: f"金额: not an amount '8 ％' {hint}"}
 
 
 def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path):
