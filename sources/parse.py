@@ -166,6 +166,41 @@ def number_value_sql(
     )
 
 
+# The currency an amount cell names by its sign or code, most specific first; `$` and `¥` alone name a family.
+_MARKS = (
+    ("USD", r"us\$|usd"),
+    ("HKD", r"hk\$|hkd"),
+    ("TWD", r"nt\$|twd"),
+    ("AUD", r"a\$|aud"),
+    ("CAD", r"c\$|cad"),
+    ("SGD", r"s\$|sgd"),
+    ("$", r"\$"),
+    ("EUR", r"€|eur"),
+    ("GBP", r"£|gbp"),
+    ("JPY", r"jpy|円"),
+    ("CNY", r"cny|rmb|人民币|cn¥|元"),
+    ("¥", r"[¥￥]"),
+)
+_FAMILIES = {"$": ("USD", "HKD", "TWD", "AUD", "CAD", "SGD", "NZD", "MXN"), "¥": ("CNY", "JPY")}
+
+
+def currency_mark_sql(col: str) -> str:
+    """The currency an amount cell names by its sign or code (`USD`, `EUR`, `CNY`, or `$` / `¥` for a family),
+    else NULL. Only cells with a letter or a currency sign are looked at."""
+    marks = " ".join(f"WHEN regexp_matches(lower({col}), '{pattern}') THEN '{mark}'" for mark, pattern in _MARKS)
+    return f"(CASE WHEN regexp_matches({col}, '[A-Za-z$€£¥￥元円币]') THEN CASE {marks} END END)"
+
+
+def foreign_mark_sql(mark: str, currency: str) -> str:
+    """`mark` (a `currency_mark_sql` column) when it names another currency than `currency` (a SQL expression of
+    the row's currency code), else NULL: such an amount would be read in the wrong currency."""
+    fits = " ".join(
+        f"WHEN '{family}' THEN {currency} IN ({', '.join(repr(c) for c in members)})"
+        for family, members in _FAMILIES.items()
+    )
+    return f"(CASE WHEN {mark} IS NULL OR CASE {mark} {fits} ELSE {mark} = {currency} END THEN NULL ELSE {mark} END)"
+
+
 def number_sql(col: str, rule: NumberRule | None = None) -> str:
     """The parsed number of a text column in one expression (for small tables; loads use the layered form)."""
     rule = rule or NumberRule()

@@ -21,7 +21,9 @@ from sources.mapping import Mapping
 from sources.parse import (
     NumberRule,
     bool_sql,
+    currency_mark_sql,
     fast_number_match_sql,
+    foreign_mark_sql,
     number_hint_sql,
     number_parts_sql,
     number_value_sql,
@@ -146,6 +148,7 @@ def typed_select(
     layer3 = [*carried, "_skip"]
     layer4 = [*ids, "_skip", *cell_labels.values()]
     reasons: list[str] = []
+    marks: dict[str, str] = {}  # money field → column with the currency its cells write
     out = TypedSelect("", params)
     for f in entity.fields:
         col = cols.get(f.name)
@@ -178,6 +181,12 @@ def typed_select(
             layer2 += [plain, matched, f"CASE WHEN NOT {matched} THEN {number_parts_sql(col)} END AS {parts}"]
             percent = f.type != MONEY  # `12%` is a rate, never an amount
             layer3.append(f"{number_value_sql(col, plain, matched, parts, rule, percent=percent)} AS {value}")
+            if f.type == MONEY:
+                mark = q("__c_" + f.name)
+                layer1.append(f"{currency_mark_sql(col)} AS {mark}")
+                layer2.append(mark)
+                layer3.append(mark)
+                marks[f.name] = mark
             out.number_rules[f.name] = rule.describe
             hint = number_hint_sql(col, rule, percent=percent)
         elif f.type in (DATE, TIMESTAMP):
@@ -231,6 +240,16 @@ def typed_select(
             reasons.append(f"CASE WHEN {value} IS NULL THEN CASE WHEN {filled} THEN {bad} ELSE {empty} END END")
         elif f.required:
             reasons.append(f"CASE WHEN {value} IS NULL THEN {empty} END")
+    # An amount written in another currency than its row's (`$1,200` in a CNY export) would be read as the row's.
+    row_currency = q("__v_currency") if "currency" in cols else "upper(CAST($cur AS VARCHAR))"
+    for name, mark in marks.items():
+        other = foreign_mark_sql(mark, row_currency)
+        label = cell_labels.get(name) or f"$label_{name}"
+        reasons.append(
+            f"CASE WHEN {other} IS NOT NULL THEN {label} || ': written in ' || {other} || ' but the row is in ' || "
+            f"{row_currency} || ' (' || chr(39) || trim({cols[name]}, '{_SPACES}') || chr(39) || '; map a currency "
+            "column or load those rows as their own source)' END"
+        )
     # Cells to the right of the last named column: an unquoted separator split a value (`￥2,000.00`).
     beyond = stray_cells or []
     if beyond:

@@ -47,11 +47,34 @@ def _file(tmp_path, cells: list[str], header: str = "金额", title: str = ""):
     return path
 
 
+def _row_currency(cell: str) -> str:
+    return "USD" if "$" in cell or "USD" in cell else "EUR" if "€" in cell else "CNY"
+
+
 def test_every_written_form_of_an_amount_is_read(tmp_path):
-    loaded = load_file(_file(tmp_path, [c for c, _ in AMOUNTS]), workdir=tmp_path)
-    assert loaded.result.rows_rejected == 0
+    path = tmp_path / "amounts.csv"
+    rows = [f'SO{i},2024-01-05,"{c}",{_row_currency(c)}' for i, (c, _) in enumerate(AMOUNTS, start=1)]
+    path.write_text("订单编号,订单日期,金额,币种\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.result.rows_rejected == 0, loaded.reasons()
     assert dict(zip([c for c, _ in AMOUNTS], loaded.column("amount"), strict=True)) == dict(AMOUNTS)
     assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
+
+
+def test_an_amount_written_in_another_currency_than_its_row_is_refused_not_read_as_yuan(tmp_path):
+    """`$1,200` in a CNY export loaded as ¥1,200."""
+    cells = ["¥1,200", "$1,200", "1,200元", "EUR 50", "US$ 7", "80", "RMB 9"]
+    loaded = load_file(_file(tmp_path, cells), workdir=tmp_path)
+    assert loaded.column("amount") == [1200.0, 1200.0, 80.0, 9.0]
+    why = "map a currency column or load those rows as their own source"
+    assert loaded.reasons() == {
+        3: f"金额: written in $ but the row is in CNY ('$1,200'; {why})",
+        5: f"金额: written in EUR but the row is in CNY ('EUR 50'; {why})",
+        6: f"金额: written in USD but the row is in CNY ('US$ 7'; {why})",
+    }
+    in_dollars = load_file(_file(tmp_path, ["$1,200", "US$ 7", "HK$ 3", "¥5"]), workdir=tmp_path, currency="USD")
+    assert in_dollars.column("amount") == [1200.0, 7.0]
+    assert sorted(in_dollars.reasons()) == [4, 5]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +109,7 @@ def test_a_percentage_is_a_rate_in_a_number_column_and_refused_in_an_amount_colu
 
 
 def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path):
-    loaded = load_file(_file(tmp_path, ["€ 1.234,56", "12,50", "7"]), workdir=tmp_path)
+    loaded = load_file(_file(tmp_path, ["€ 1.234,56", "12,50", "7"]), workdir=tmp_path, currency="EUR")
     assert loaded.column("amount") == [7.0]
     hint = "(looks like a decimal comma; if the file writes 1.234,56, set the source option decimal: comma)"
     assert loaded.reasons() == {2: f"金额: not an amount '€ 1.234,56' {hint}", 3: f"金额: not an amount '12,50' {hint}"}
@@ -115,7 +138,10 @@ def test_dotted_thousands_read_as_decimals_when_the_column_has_no_decimal_comma(
 
 def test_decimal_comma_is_read_under_the_source_option(tmp_path):
     loaded = load_file(
-        _file(tmp_path, ["€ 1.234,56", "12,50", "7", "1.000"]), workdir=tmp_path, options={"decimal": "comma"}
+        _file(tmp_path, ["€ 1.234,56", "12,50", "7", "1.000"]),
+        workdir=tmp_path,
+        options={"decimal": "comma"},
+        currency="EUR",
     )
     assert loaded.column("amount") == [1234.56, 12.5, 7.0, 1000.0]
     assert loaded.details["number_rules"]["amount"] == "decimal comma (1.234,56)"
