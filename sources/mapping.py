@@ -30,7 +30,7 @@ class Mapping:
     columns: dict[str, int]
     headers: tuple[str, ...]
     unmapped: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)  # columns left out because an earlier one gives their field
     derived: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, str]:
@@ -67,7 +67,11 @@ def map_headers(
                 continue
             if name in columns:
                 if pass_keys is keys:
-                    duplicates.append(headers[pos])
+                    first = columns[name]
+                    duplicates.append(
+                        f"{headers[pos]!r} (column {pos + 1}) would also be {name}, read from "
+                        f"{headers[first]!r} (column {first + 1})"
+                    )
                 continue
             columns[name] = pos
             taken.add(pos)

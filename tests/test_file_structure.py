@@ -313,3 +313,51 @@ def test_line_layout_counts_blank_lines_across_chunk_boundaries(tmp_path, chunk)
         path = tmp_path / f"f{case}.csv"
         path.write_bytes(data)
         assert line_layout(path, chunk_bytes=chunk) == _blank_lines_by_hand(data), data
+
+
+def _workbook(path, sheets: dict[str, list[list[object]]]):
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path))
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
+    book.close()
+    return path
+
+
+INSTRUCTIONS = [["填写说明"], ["1. 金额单位为元"], ["2. 日期格式 2024-01-31"]]
+
+
+def test_a_workbook_whose_first_sheet_is_instructions_is_read_from_its_table_sheet(tmp_path):
+    """A 说明 sheet first made the load fail with "no header row found", naming neither sheet nor --sheet."""
+    orders = [
+        ["订单编号", "订单日期", "客户名称", "金额"],
+        ["SO1", "2024-01-02", "上海华联", 10],
+        ["SO2", "2024-01-03", "杭州解百", 20],
+    ]
+    path = _workbook(tmp_path / "export.xlsx", {"说明": INSTRUCTIONS, "订单明细": orders})
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1", "SO2"]
+    assert loaded.details["sheet"] == "订单明细"
+    assert loaded.issue("sheet") == "sheet '说明' holds no table of orders; read sheet '订单明细' (--sheet chooses)"
+
+
+def test_a_workbook_without_a_table_names_the_sheet_and_the_others(tmp_path):
+    path = _workbook(tmp_path / "notes.xlsx", {"说明": INSTRUCTIONS, "备注": [["仅供参考"]]})
+    with pytest.raises(StructureError, match=r"in sheet '说明'; no other sheet of '说明', '备注' holds one either"):
+        load_file(path, workdir=tmp_path)
+
+
+def test_two_columns_for_one_field_are_reported_not_silently_one_of_them(tmp_path):
+    """Two 金额 columns (or 金额 beside 销售金额): the first was read and the other left out without a word."""
+    path = tmp_path / "twice.csv"
+    path.write_text("订单编号,订单日期,金额,客户名称,金额\nSO1,2024-01-02,10,上海华联,12\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("amount") == [10.0]
+    assert loaded.issue("duplicate_columns") == (
+        "'金额' (column 5) would also be amount, read from '金额' (column 3): the first is read "
+        "(to read the other, name it under mapping:, or rename it when both are called alike)"
+    )

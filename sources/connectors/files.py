@@ -23,7 +23,7 @@ from core.config import Source
 from sources.canonical import ENTITIES, MONEY, NUMBER
 from sources.connectors.base import Extract, register
 from sources.files.join import Joined, join_file
-from sources.files.raw import FileReadError, RawFile, read_raw
+from sources.files.raw import EXCEL_SUFFIXES, FileReadError, RawFile, excel_sheets, first_sheet_with_data, read_raw
 from sources.files.structure import (
     Header,
     StructureError,
@@ -37,7 +37,7 @@ from sources.files.structure import (
 from sources.files.wide import AMOUNT_HEADER, PERIOD_HEADER, WideTargets, unpivot, wide_layout
 from sources.keys import normalise_key
 from sources.load import Issue, LoadContext, type_rows
-from sources.mapping import Mapping, map_headers
+from sources.mapping import Mapping, MappingError, map_headers
 from sources.parse import NumberRule
 
 READER_VERSION = "files-2"
@@ -102,7 +102,50 @@ def plan_file(
     workdir: Path,
     options: dict[str, Any] | None = None,
 ) -> FilePlan:
-    """Read a file and decide how to load it (what `sources check` shows before a load)."""
+    """Read a file and decide how to load it (what `sources check` shows before a load).
+
+    A workbook read without a chosen sheet starts at its first sheet with data; when that one holds no table
+    of the entity (a 说明 or cover sheet), the next sheets are tried and the one read is reported. When none
+    holds one, the error names the sheet it is about and the workbook's sheets.
+    """
+    args = {"entity": entity, "explicit": explicit, "table": table, "workdir": workdir, "options": options}
+    try:
+        return _plan_sheet(con, path, sheet=sheet, **args)
+    except (StructureError, MappingError) as exc:
+        if sheet is not None or Path(path).suffix.lower() not in EXCEL_SUFFIXES:
+            raise
+        names = excel_sheets(Path(path))
+        first = first_sheet_with_data(Path(path))
+        for name in names[names.index(first) + 1 :] if first in names else []:
+            try:
+                plan = _plan_sheet(con, path, sheet=name, **args)
+            except (StructureError, MappingError):
+                continue
+            plan.issues.append(
+                Issue(
+                    "sheet", f"sheet {first!r} holds no table of {plan.entity}; read sheet {name!r} (--sheet chooses)"
+                )
+            )
+            return plan
+        if len(names) < 2:
+            raise
+        raise type(exc)(
+            f"{exc} (in sheet {first!r}; no other sheet of {', '.join(repr(n) for n in names)} holds one either; "
+            "pass --sheet to choose)"
+        ) from exc
+
+
+def _plan_sheet(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    entity: str | None,
+    sheet: str | None,
+    explicit: dict[str, str] | None,
+    table: str,
+    workdir: Path,
+    options: dict[str, Any] | None = None,
+) -> FilePlan:
     options = file_options(options)
     explicit = dict(explicit or {})
     path = Path(path)
@@ -138,6 +181,15 @@ def plan_file(
     else:
         plan.mapping = map_headers(header.cells, entity, explicit)
     plan.number_rules = _number_rules(plan.mapping, entity, title, options)
+    if plan.mapping.duplicates:
+        plan.issues.append(
+            Issue(
+                "duplicate_columns",
+                "; ".join(plan.mapping.duplicates)
+                + ": the first is read (to read the other, name it under mapping:, or rename it when both are called alike)",
+                len(plan.mapping.duplicates),
+            )
+        )
     return plan
 
 

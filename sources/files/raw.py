@@ -486,6 +486,14 @@ def _read_excel(con: duckdb.DuckDBPyConnection, path: Path, table: str, sheet: s
     )
 
 
+def first_sheet_with_data(path: Path) -> str:
+    """The sheet a workbook is read from when none is chosen."""
+    from python_calamine import CalamineWorkbook
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    return _first_non_empty_sheet(workbook, list(workbook.sheet_names))
+
+
 def _first_non_empty_sheet(workbook, names: list[str]) -> str:  # noqa: ANN001
     for name in names:
         sheet = workbook.get_sheet_by_name(name)
