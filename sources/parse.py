@@ -166,29 +166,41 @@ def number_value_sql(
     )
 
 
-# The currency an amount cell names by its sign or code, most specific first; `$` and `¥` alone name a family.
-_MARKS = (
-    ("USD", r"us\$|usd"),
-    ("HKD", r"hk\$|hkd"),
-    ("TWD", r"nt\$|twd"),
-    ("AUD", r"a\$|aud"),
-    ("CAD", r"c\$|cad"),
-    ("SGD", r"s\$|sgd"),
-    ("$", r"\$"),
-    ("EUR", r"€|eur"),
-    ("GBP", r"£|gbp"),
-    ("JPY", r"jpy|円"),
-    ("CNY", r"cny|rmb|人民币|cn¥|元"),
-    ("¥", r"[¥￥]"),
-)
+# The currency an amount cell names by its sign or code; `$` and `¥` alone name a family.
+_TOKENS = {
+    **dict.fromkeys(("us$", "usd"), "USD"),
+    **dict.fromkeys(("hk$", "hkd"), "HKD"),
+    **dict.fromkeys(("nt$", "twd"), "TWD"),
+    **dict.fromkeys(("a$", "aud"), "AUD"),
+    **dict.fromkeys(("c$", "cad"), "CAD"),
+    **dict.fromkeys(("s$", "sgd"), "SGD"),
+    **dict.fromkeys(("€", "eur"), "EUR"),
+    **dict.fromkeys(("£", "gbp"), "GBP"),
+    **dict.fromkeys(("jpy", "円"), "JPY"),
+    **dict.fromkeys(("cny", "rmb", "人民币", "cn¥", "元"), "CNY"),
+    "$": "$",
+    "¥": "¥",
+    "￥": "¥",
+}
 _FAMILIES = {"$": ("USD", "HKD", "TWD", "AUD", "CAD", "SGD", "NZD", "MXN"), "¥": ("CNY", "JPY")}
+# Signs that need no look in a source of that currency (the common case: `¥39,688.20` in a CNY export).
+_OWN_SIGNS = {"CNY": "¥￥元币", "JPY": "¥￥円", "EUR": "€", "GBP": "£", **dict.fromkeys(_FAMILIES["$"], "$")}
+_SIGNS = "$€£¥￥元円币"
 
 
-def currency_mark_sql(col: str) -> str:
+def currency_mark_sql(col: str, currency: str | None = None) -> str:
     """The currency an amount cell names by its sign or code (`USD`, `EUR`, `CNY`, or `$` / `¥` for a family),
-    else NULL. Only cells with a letter or a currency sign are looked at."""
-    marks = " ".join(f"WHEN regexp_matches(lower({col}), '{pattern}') THEN '{mark}'" for mark, pattern in _MARKS)
-    return f"(CASE WHEN regexp_matches({col}, '[A-Za-z$€£¥￥元円币]') THEN CASE {marks} END END)"
+    else NULL. Only cells with a letter or a sign are looked at; given the source's `currency` (when rows carry
+    no currency of their own), cells whose only sign is that currency's are not."""
+    own = _OWN_SIGNS.get((currency or "").upper(), "")
+    signs = "".join(c for c in _SIGNS if c not in own).replace("$", "\\$")
+    tokens = sorted(_TOKENS, key=len, reverse=True)
+    alternation = "|".join(t.replace("$", "\\$") for t in tokens)
+    cases = " ".join(f"WHEN '{t}' THEN '{m}'" for t, m in _TOKENS.items())
+    return (
+        f"(CASE WHEN regexp_matches({col}, '[A-Za-z{signs}]') THEN "
+        f"CASE regexp_extract(lower({col}), '({alternation})', 1) {cases} END END)"
+    )
 
 
 def foreign_mark_sql(mark: str, currency: str) -> str:

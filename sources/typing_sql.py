@@ -183,7 +183,8 @@ def typed_select(
             layer3.append(f"{number_value_sql(col, plain, matched, parts, rule, percent=percent)} AS {value}")
             if f.type == MONEY:
                 mark = q("__c_" + f.name)
-                layer1.append(f"{currency_mark_sql(col)} AS {mark}")
+                own = None if "currency" in cols else str(context["currency"])
+                layer1.append(f"{currency_mark_sql(col, own)} AS {mark}")
                 layer2.append(mark)
                 layer3.append(mark)
                 marks[f.name] = mark
