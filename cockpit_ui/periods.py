@@ -65,16 +65,28 @@ def _date_param(name: str) -> dt.date | None:
         return None
 
 
+def _period_to_address() -> None:
+    st.query_params["period"] = st.session_state["period"]
+
+
 def period_picker(today: dt.date) -> Period:
-    """Draw the period control and return the chosen period (default: month to date)."""
+    """Draw the period control and return the chosen period (default: month to date).
+
+    The choice lives in the address (`?period=ytd`), so a bookmark or an alert link opens on it. The control is
+    tied to the address by hand, not with `bind="query-params"`: Streamlit drops a bound parameter when the
+    signed-in page takes over the sign-in page's address, and the link's period was lost at sign-in.
+    """
+    wanted = st.query_params.get("period")
+    if wanted in CHOICES and st.session_state.get("period") != wanted:
+        st.session_state["period"] = wanted
     key = (
         st.segmented_control(
             t("period"),
             CHOICES,
-            default="mtd",
+            default=None if "period" in st.session_state else "mtd",
             format_func=t,
             key="period",
-            bind="query-params",
+            on_change=_period_to_address,
             required=True,
             label_visibility="collapsed",
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, login, settled
+from tests.e2e.conftest import ROOT, login, settled, sign_in
 
 pytestmark = pytest.mark.e2e
 
@@ -146,3 +146,21 @@ def test_bookmarked_page_opens_after_sign_in_without_page_not_found(page, app_se
     settled(tab)
     assert tab.url.rstrip("/") == f"{app_server}/overview" and tab.get_by_text("Page not found").count() == 0
     tab.close()
+
+
+def test_a_link_with_a_period_keeps_it_through_sign_in_and_in_a_new_tab(page, browser, app_server):
+    """Regression: `/overview?period=ytd` (a bookmark or an alert link) opened on month to date after sign-in,
+    and so did a new tab with the sign-in cookie: the period control's query binding was dropped when the
+    signed-in page took over the sign-in page's address."""
+    link = f"{app_server}/overview?period=ytd"
+    sign_in(page, link, "director")
+    expect(page.get_by_text("2026-01-01 — 2026-11-30")).to_be_visible(timeout=60_000)
+    settled(page)
+    assert page.url.endswith("/overview?period=ytd")
+    tab = browser.new_context(storage_state=page.context.storage_state()).new_page()
+    tab.goto(link)
+    expect(tab.get_by_text("2026-01-01 — 2026-11-30")).to_be_visible(timeout=60_000)
+    tab.get_by_text("上月", exact=True).click()  # choosing another period writes it into the address
+    expect(tab.get_by_text("2026-10-01 — 2026-10-31")).to_be_visible(timeout=60_000)
+    expect(tab).to_have_url(f"{app_server}/overview?period=last_month", timeout=30_000)
+    tab.context.close()
