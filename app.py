@@ -75,8 +75,20 @@ def home() -> None:
     st.switch_page(f"pages/{first.key}.py", query_params=st.query_params.to_dict())
 
 
+def not_allowed() -> None:
+    st.error(t("not_allowed"), icon=":material/block:")
+    st.page_link(f"pages/{first.key}.py", label=first.title(lang()), icon=first.icon)
+
+
+# The address of a page this user may not open says so in the user's language (not Streamlit's "Page not
+# found"), and runs none of that page's code.
+forbidden = [
+    st.Page(not_allowed, title=t("not_allowed"), url_path=key, visibility="hidden")
+    for key in PAGES
+    if key not in {p.key for p in allowed}
+]
 sections: dict[str, list[st.Page]] = {
-    "": [st.Page(home, title=first.title(lang()), url_path="home", default=True, visibility="hidden")]
+    "": [st.Page(home, title=first.title(lang()), url_path="home", default=True, visibility="hidden"), *forbidden]
 }
 section_titles = {"business": ("经营", "Business"), "data": ("数据", "Data"), "admin": ("管理", "Admin")}
 for page in allowed:

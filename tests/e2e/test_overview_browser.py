@@ -164,3 +164,17 @@ def test_a_link_with_a_period_keeps_it_through_sign_in_and_in_a_new_tab(page, br
     expect(tab.get_by_text("2026-10-01 — 2026-10-31")).to_be_visible(timeout=60_000)
     expect(tab).to_have_url(f"{app_server}/overview?period=last_month", timeout=30_000)
     tab.context.close()
+
+
+def test_a_page_the_user_may_not_open_says_so_in_their_language(page, app_server):
+    """Regression: a rep opening /data_health (a bookmark, a forwarded link) saw Streamlit's English "Page not
+    found"; now the address says the page is not theirs, links to their first page and shows nothing of it."""
+    sign_in(page, f"{app_server}/overview", "rep")
+    expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
+    page.goto(f"{app_server}/data_health")
+    expect(page.get_by_text("你没有权限查看此页面。")).to_be_visible(timeout=60_000)
+    settled(page)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_role("heading", name="数据健康").count() == 0
+    page.get_by_role("link", name="经营总览").click()
+    expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
