@@ -14,6 +14,7 @@ from cockpit_ui.data import app_settings
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.layout import language_picker, sidebar
 from cockpit_ui.vocabulary import ROLE, word
+from core.appstate import AppState
 from jobs.inprocess import ensure_worker
 
 # Tables and charts never offer their own CSV download: exports go through cockpit_ui.export, which audits
@@ -31,10 +32,14 @@ except AuthConfigError as exc:
     st.stop()
 
 ensure_worker(cfg)
+principal = login(cfg, users, lang=lang())
+if principal is not None and "lang" not in st.query_params:
+    # An address without ?lang= (a bookmark, a new tab) opens in the language the user chose last.
+    if (saved := AppState(cfg.data_dir).language(principal.username)) and saved != lang():
+        st.query_params["lang"] = saved
 if cfg.demo:
     st.info(t("demo_banner"), icon=":material/science:")
 
-principal = login(cfg, users, lang=lang())
 if principal is None:
 
     def login_page() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -12,6 +13,7 @@ from auth.principal import Principal
 from cockpit_ui.data import day_gaps, sources_status
 from cockpit_ui.i18n import lang, t
 from cockpit_ui.vocabulary import ROLE, scope_words, word
+from core.appstate import AppState
 from core.config import Settings
 from core.warehouse import Snapshot
 
@@ -51,12 +53,16 @@ def sidebar(cfg: Settings, principal: Principal) -> bool:
         roles = ", ".join(word(ROLE, r, lang()) for r in principal.roles)
         st.markdown(f"**{plain(principal.name)}** · {plain(roles)}")
         st.caption(f"{t('scope')}: {plain(scope_words(principal.scope, lang()))}")
-        language_picker("lang_pick")
+        language_picker(
+            "lang_pick", remember=lambda choice: AppState(cfg.data_dir).save_language(principal.username, choice)
+        )
         return st.button(t("logout"), key="logout_button", icon=":material/logout:")
 
 
-def language_picker(key: str) -> None:
-    """中文 / English, kept in the URL (`?lang=en`); a change reruns the page in the chosen language."""
+def language_picker(key: str, remember: Callable[[str], None] | None = None) -> None:
+    """中文 / English, kept in the URL (`?lang=en`); a change reruns the page in the chosen language.
+
+    `remember` (signed in) is told the choice, so that the user's next visit opens in it."""
     choice = st.segmented_control(
         t("language"),
         ["zh", "en"],
@@ -66,4 +72,6 @@ def language_picker(key: str) -> None:
     )
     if choice and choice != lang():
         st.query_params["lang"] = choice
+        if remember:
+            remember(choice)
         st.rerun()

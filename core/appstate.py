@@ -138,6 +138,15 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+user_preferences = Table(
+    "user_preferences",
+    metadata,
+    Column("username", String, primary_key=True),
+    Column("language", String),  # zh | en: the language a page opens in when its address names none
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
 @lru_cache(maxsize=8)
 def engine(data_dir: str) -> Engine:
     """The app-state engine for one data directory (created with its tables on first use)."""
@@ -313,6 +322,27 @@ class AppState:
     def last_logout(self, username: str) -> float | None:
         with self.engine.connect() as con:
             return con.execute(select(logouts.c.at).where(logouts.c.username == username)).scalar()
+
+    # ---- user preferences ----------------------------------------------------------------------------
+    def save_language(self, username: str, language: str) -> None:
+        """Remember the language `username` chose last (`zh` or `en`)."""
+        if language not in ("zh", "en"):
+            raise ValueError(f"language {language!r}; use zh or en")
+        with self.engine.begin() as con:
+            table = user_preferences
+            exists = con.execute(select(table.c.username).where(table.c.username == username)).first()
+            values = {"language": language, "updated_at": _now()}
+            con.execute(
+                update(table).where(table.c.username == username).values(**values)
+                if exists
+                else insert(table).values(username=username, **values)
+            )
+
+    def language(self, username: str) -> str | None:
+        """The language `username` chose last, if any."""
+        with self.engine.connect() as con:
+            table = user_preferences
+            return con.execute(select(table.c.language).where(table.c.username == username)).scalar()
 
     # ---- audit ---------------------------------------------------------------------------------------
     def audit(self, username: str | None, action: str, **detail: Any) -> None:

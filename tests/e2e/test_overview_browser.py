@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from core.appstate import AppState
 from tests.e2e.conftest import ROOT, login, settled, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -178,3 +179,21 @@ def test_a_page_the_user_may_not_open_says_so_in_their_language(page, app_server
     assert page.get_by_role("heading", name="数据健康").count() == 0
     page.get_by_role("link", name="经营总览").click()
     expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
+
+
+def test_the_language_a_user_chose_is_the_one_a_new_tab_opens_in(page, browser, app_server, demo_data_dir):
+    """Regression: the language lived only in the address, so a bookmark or a new tab opened in Chinese again."""
+    sign_in(page, f"{app_server}/overview", "admin")
+    expect(page.get_by_role("heading", name="经营总览")).to_be_visible(timeout=60_000)
+    settled(page)
+    page.get_by_role("radio", name="English").first.click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible(timeout=60_000)
+    tab = browser.new_context(storage_state=page.context.storage_state()).new_page()
+    tab.goto(f"{app_server}/data_health")  # no ?lang= in the address
+    expect(tab.get_by_role("heading", name="Data health")).to_be_visible(timeout=60_000)
+    settled(tab)
+    assert tab.url.endswith("/data_health?lang=en")
+    tab.get_by_role("radio", name="中文").first.click()  # and back: the choice is remembered either way
+    expect(tab.get_by_role("heading", name="数据健康")).to_be_visible(timeout=60_000)
+    tab.context.close()
+    assert AppState(demo_data_dir).language("admin") == "zh"
