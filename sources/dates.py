@@ -403,6 +403,16 @@ def date_sql(col: str, rule: DateRule, *, timestamp: bool, source_tz: str | None
     return f"CAST({expr} AS TIMESTAMP)" if timestamp else f"CAST({expr} AS DATE)"
 
 
+def written_date_sql(col: str, rule: DateRule) -> str:
+    """The date as the cell writes it, before any time zone is applied (for checking a weekday written beside it);
+    NULL for cells with a UTC offset (`+08:00`), whose written date is not kept."""
+    clean = clean_date_sql(col)
+    parts = [f"try_strptime({clean}, {_lit(f)})" for f in rule.all_formats if "%z" not in f]
+    if not parts:
+        return "CAST(NULL AS DATE)"
+    return f"CAST({parts[0] if len(parts) == 1 else f'coalesce({chr(44).join(parts)})'} AS DATE)"
+
+
 def date_guard_sql(value: str) -> str:
     """`value` (a typed date column of an inner query) unless its year is below MIN_YEAR (`03` read by `%Y`)."""
     return f"(CASE WHEN year({value}) >= {MIN_YEAR} THEN {value} END)"

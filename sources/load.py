@@ -153,7 +153,9 @@ def type_rows(
         changed = {name: rule for name, rule in revised.items() if not rule.same_reading(rules[name])}
         rules.update(changed)
         commas = (
-            _columns_writing_decimal_commas(con, out_table, mapping, number_rules) if attempt < DATE_REVISIONS else {}
+            _columns_writing_decimal_commas(con, out_table, raw_table, below, mapping, number_rules)
+            if attempt < DATE_REVISIONS
+            else {}
         )
         number_rules.update(commas)
         if not changed and not commas:
@@ -223,11 +225,23 @@ def _stray_cells(
     return beyond, None
 
 
+# A column is taken to write decimal commas when at least this many of its cells say so (`99,90`, `1.250.000`)
+# and they are at least this share of its `12.500`-like cells: one typo among 3-decimal prices changes nothing.
+COMMA_EVIDENCE = (2, 0.01)
+_DOTTED_ONE = r"^[^0-9,]*[0-9]{1,3}\.[0-9]{3}[^0-9,]*$"
+_DOTTED_MANY = r"^[^0-9,]*[0-9]{1,3}(\.[0-9]{3}){2,}[^0-9,]*$"
+
+
 def _columns_writing_decimal_commas(
-    con: duckdb.DuckDBPyConnection, table: str, mapping: Mapping, rules: dict[str, NumberRule]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    raw_table: str,
+    below: str,
+    mapping: Mapping,
+    rules: dict[str, NumberRule],
 ) -> dict[str, NumberRule]:
-    """Number fields read with a decimal point whose column also writes decimal commas (a rejected `99,90`): their
-    rule, now refusing `12.500` (12.5 or 12 500?) instead of reading it as 12.5. Looks at rejected rows only."""
+    """Number fields read with a decimal point whose column also writes decimal commas (rejected `99,90` cells,
+    `1.250.000`): their rule, now refusing `12.500` (12.5 or 12 500?) instead of reading it as 12.5."""
     fields = [
         name for name in mapping.columns if name in rules and rules[name].decimal == "." and not rules[name].commas_seen
     ]
@@ -244,9 +258,21 @@ def _columns_writing_decimal_commas(
         + f" FROM {table} WHERE _reason IS NOT NULL",
         {"hint": DECIMAL_COMMA_HINT, **{f"l{i}": labels[name] for i, name in enumerate(fields)}},
     ).fetchall()[0]
-    return {
-        name: dataclasses.replace(rules[name], commas_seen=True) for name, n in zip(fields, counts, strict=True) if n
-    }
+    least, share = COMMA_EVIDENCE
+    changed = {}
+    for name, commas in zip(fields, counts, strict=True):
+        if not commas:
+            continue
+        col = f"c{mapping.columns[name]}"
+        many, one = con.execute(
+            f"SELECT count(*) FILTER (WHERE regexp_matches({col}, $many)), "
+            f"count(*) FILTER (WHERE regexp_matches({col}, $one)) FROM {raw_table} WHERE {below}",
+            {"many": _DOTTED_MANY, "one": _DOTTED_ONE},
+        ).fetchall()[0]
+        evidence = commas + many
+        if evidence >= least and evidence >= share * one:
+            changed[name] = dataclasses.replace(rules[name], commas_seen=True)
+    return changed
 
 
 def _unread_dates(con: duckdb.DuckDBPyConnection, table: str, flags: dict[str, str]) -> dict[str, tuple[int, int]]:

@@ -46,7 +46,7 @@ _GROUPED = {
     ",": r"^(([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?|,[0-9]+)$",
 }
 _SPLIT = r"^(.*?)([0-9][0-9,. ]*[0-9]|[0-9]|[.,][0-9]+)(.*)$"
-_CURRENCY = r"us\$|hk\$|nt\$|a\$|c\$|s\$|rmb|cny|usd|eur|gbp|jpy|hkd|twd|cn¥|人民币|¥|￥|\$|€|£"
+_CURRENCY = r"us\$|hk\$|nt\$|ca\$|au\$|nz\$|a\$|c\$|s\$|rmb|cny|usd|eur|gbp|jpy|hkd|twd|cn¥|人民币|¥|￥|\$|€|£"
 _PREFIX_OK = rf"(?i)^(\s|[-−+(（]|{_CURRENCY})*$"
 _SUFFIX_OK = rf"(?i)^(\s|[-−)）%]|元|万元|万|亿元|亿|{_CURRENCY})*$"
 _DASH = r"^[¥￥$€£\s]*[-–—−]+[\s]*$"
@@ -171,8 +171,9 @@ _TOKENS = {
     **dict.fromkeys(("us$", "usd"), "USD"),
     **dict.fromkeys(("hk$", "hkd"), "HKD"),
     **dict.fromkeys(("nt$", "twd"), "TWD"),
-    **dict.fromkeys(("a$", "aud"), "AUD"),
-    **dict.fromkeys(("c$", "cad"), "CAD"),
+    **dict.fromkeys(("a$", "au$", "aud"), "AUD"),
+    **dict.fromkeys(("c$", "ca$", "cad"), "CAD"),
+    **dict.fromkeys(("nz$", "nzd"), "NZD"),
     **dict.fromkeys(("s$", "sgd"), "SGD"),
     **dict.fromkeys(("€", "eur"), "EUR"),
     **dict.fromkeys(("£", "gbp"), "GBP"),
@@ -182,6 +183,26 @@ _TOKENS = {
     "¥": "¥",
     "￥": "¥",
 }
+# How currency columns write a currency besides its ISO code.
+_CURRENCY_NAMES = {
+    "CNY": ("人民币", "人民币元", "RMB", "元", "CN¥", "¥", "￥"),
+    "USD": ("美元", "美金", "US$", "US DOLLAR", "US DOLLARS"),
+    "EUR": ("欧元", "€", "EURO", "EUROS"),
+    "GBP": ("英镑", "£"),
+    "HKD": ("港币", "港元", "HK$"),
+    "JPY": ("日元", "円"),
+    "TWD": ("新台币", "NT$"),
+}
+
+
+def currency_code_sql(value: str) -> str:
+    """The ISO code of a currency as a currency column writes it (`人民币`, `RMB`, `美元` → CNY, USD), upper-cased."""
+    names = " ".join(
+        f"WHEN '{name}' THEN '{code}'" for code, spellings in _CURRENCY_NAMES.items() for name in spellings
+    )
+    return f"(CASE upper(trim({value})) {names} ELSE upper(trim({value})) END)"
+
+
 _FAMILIES = {"$": ("USD", "HKD", "TWD", "AUD", "CAD", "SGD", "NZD", "MXN"), "¥": ("CNY", "JPY")}
 # Signs that need no look in a source of that currency (the common case: `¥39,688.20` in a CNY export).
 _OWN_SIGNS = {"CNY": "¥￥元币", "JPY": "¥￥円", "EUR": "€", "GBP": "£", **dict.fromkeys(_FAMILIES["$"], "$")}

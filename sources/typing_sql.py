@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sources.canonical import BOOL, DATE, MONEY, NUMBER, TIMESTAMP, Entity
-from sources.dates import DateRule, date_guard_sql, date_sql, weekday_written_sql
+from sources.dates import DateRule, date_guard_sql, date_sql, weekday_written_sql, written_date_sql
 from sources.files.structure import SUSPECT_KEY_PATTERN, TOTAL_CELL_PATTERN, TOTAL_PATTERN, Header
 from sources.mapping import Mapping
 from sources.parse import (
     NumberRule,
     bool_sql,
+    currency_code_sql,
     currency_mark_sql,
     fast_number_match_sql,
     foreign_mark_sql,
@@ -54,11 +55,26 @@ _WHY = {
 }
 
 
-def skip_sql(header: Header, key_col: str | None, width: int | None = None) -> tuple[str, dict[str, str]]:
+def skip_sql(
+    header: Header,
+    key_col: str | None,
+    width: int | None = None,
+    *,
+    required: list[str] | None = None,
+    key_is_code: bool = False,
+    label_suffices: bool = False,
+) -> tuple[str, dict[str, str]]:
     """SQL classifying a raw row below `header` as 'blank', 'repeated_header', 'total' or NULL (a data row).
 
     Rows whose key cell is filled and looks like nothing special take the first branch, so the common case costs
     one comparison and one (fast, anchored) pattern match; only the others are looked at cell by cell.
+
+    A cell that is a total word and nothing else (`合计`, `Grand Total`) marks a total. A label that only starts
+    or ends with one (`合计 3 项`, `East Total`, but also a customer `Total S.A.` or `合计科技`) marks a total
+    when the row leaves a `required` cell empty (a total does not fill the fields it does not sum), or when it
+    stands in `key_col` holding a code (an order number) and reads as words (`合计 2 笔`, `Grand Total (Jan)`):
+    order numbers are codes (`TOTAL-5`), names are not. Without `required` cells, most named cells must be empty.
+    `label_suffices` (a targets template, whose labels are teams and reps) takes the label alone.
     """
     width = width or len(header.cells)
     cells = [f"c{i}" for i in range(width)]
@@ -67,11 +83,16 @@ def skip_sql(header: Header, key_col: str | None, width: int | None = None) -> t
     same_as_header = " AND ".join(f"coalesce(trim({c}, '{_SPACES}'), '') = $h{i}" for i, c in enumerate(cells))
     first_cells = f"coalesce({', '.join(trimmed[: min(width, 4)])})"
     any_total_cell = f"regexp_matches(lower(concat_ws('|', {', '.join(cells)})), $total_cell)"
-    # A label that only starts or ends with a total word (`合计 3 项`, `East Total`, but also `Total S.A.`,
-    # `合计科技`) marks a total only on a row with a gap in it: a total row leaves the columns it does not sum
-    # empty, a customer or order named so fills them all.
-    named = [t for i, t in enumerate(trimmed) if i < len(header.cells) and header.cells[i].strip()] or trimmed
-    gap = "(" + " OR ".join(f"{t} IS NULL" for t in named) + ")"
+    wanted = [f"NULLIF(trim({c}, '{_SPACES}'), '')" for c in required or [] if int(c[1:]) < width]
+    if wanted:
+        gap = "(" + " OR ".join(f"{t} IS NULL" for t in wanted) + ")"
+    else:  # nothing required (a customer list): most named cells empty
+        named = [t for i, t in enumerate(trimmed) if i < len(header.cells) and header.cells[i].strip()] or trimmed
+        gap = f"(({' + '.join(f'CAST({t} IS NULL AS INTEGER)' for t in named)}) * 2 > {len(named)})"
+    if label_suffices:
+        gap = "TRUE"
+    if key_col and key_is_code:
+        gap = f"({gap} OR regexp_matches(trim({key_col}, '{_SPACES}'), '[\\s:：(（]'))"
     params = {f"h{i}": (header.cells[i] if i < len(header.cells) else "") for i in range(width)}
     params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN})
     if key_col:
@@ -138,7 +159,13 @@ def typed_select(
     if skip_column:
         skip_expr = skip_column
     else:
-        skip_expr, skip_params = skip_sql(header, key_column(entity, cols), len(header.cells))
+        skip_expr, skip_params = skip_sql(
+            header,
+            key_column(entity, cols),
+            len(header.cells),
+            required=[cols[f.name] for f in entity.fields if f.required and f.name in cols],
+            key_is_code=key_field(entity, cols) == entity.primary_key or key_field(entity, cols).endswith("_id"),
+        )
         params.update(skip_params)
     used = sorted(set(cols.values()), key=lambda c: int(c[1:]))
     ids = [row_id] + (["_line"] if row_id != "_line" else [])
@@ -206,16 +233,17 @@ def typed_select(
             read = date_guard_sql(parsed)
             if rule.weekday:
                 # A weekday written beside the date must fall on it: `2018-01-02 星期一` is refused, not guessed.
-                said = q("__w_" + f.name)
-                layer1.append(f"{weekday_written_sql(col)} AS {said}")
-                layer2.append(said)
-                wrong = f"({said} IS NOT NULL AND isodow({parsed}) <> {said})"
-                layer3 += [f"CASE WHEN {wrong} THEN NULL ELSE {read} END AS {value}", parsed, said]
+                # The written date, before any time zone moves it: `2024-01-01T20:00:00Z Mon` is a Monday.
+                said, written = q("__w_" + f.name), q("__wd_" + f.name)
+                layer1 += [f"{weekday_written_sql(col)} AS {said}", f"{written_date_sql(col, rule)} AS {written}"]
+                layer2 += [said, written]
+                wrong = f"({said} IS NOT NULL AND isodow({written}) <> {said})"
+                layer3 += [f"CASE WHEN {wrong} THEN NULL ELSE {read} END AS {value}", said, written]
                 read = q("__g_" + f.name)
                 layer3.append(f"{date_guard_sql(parsed)} AS {read}")
                 hint = (
-                    f"CASE WHEN {wrong} THEN ' (the weekday written does not fall on ' || strftime({parsed}, '%Y-%m-%d')"
-                    f" || ', a ' || dayname({parsed}) || ')' ELSE {hint} END"
+                    f"CASE WHEN {wrong} THEN ' (the weekday written does not fall on ' || strftime({written}, "
+                    f"'%Y-%m-%d') || ', a ' || dayname({written}) || ')' ELSE {hint} END"
                 )
             else:
                 layer3.append(f"{read} AS {value}")
@@ -229,7 +257,7 @@ def typed_select(
         elif f.type == BOOL:
             layer3.append(f"{bool_sql(col)} AS {value}")
         elif f.name == "currency":
-            layer3.append(f"upper(coalesce({text_sql(col)}, $cur)) AS {value}")
+            layer3.append(f"{currency_code_sql(f'coalesce({text_sql(col)}, $cur)')} AS {value}")
         else:
             layer3.append(f"{text_sql(col)} AS {value}")
         layer4.append(f"{value} AS {q(f.name)}")
@@ -285,11 +313,16 @@ def cells_beyond_header(header: Header) -> list[str]:
     return [f"c{i}" for i in range((named[-1] + 1) if named else 0, len(header.cells))]
 
 
+def key_field(entity: Entity, cols: dict[str, str]) -> str:
+    """The field that identifies a row: the primary key, else the first required non-number field ('' if none)."""
+    if entity.primary_key and entity.primary_key in cols:
+        return entity.primary_key
+    return next((f.name for f in entity.fields if f.required and f.type not in (MONEY, NUMBER) and f.name in cols), "")
+
+
 def key_column(entity: Entity, cols: dict[str, str]) -> str | None:
-    """The cell that identifies a row: the primary key's, else the first required non-number field's."""
-    return cols.get(entity.primary_key or "") or next(
-        (cols[f.name] for f in entity.fields if f.required and f.type not in (MONEY, NUMBER) and f.name in cols), None
-    )
+    """The cell of `key_field`."""
+    return cols.get(key_field(entity, cols))
 
 
 def used_params(params: dict[str, Any], sql: str) -> dict[str, Any]:

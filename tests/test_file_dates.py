@@ -132,6 +132,14 @@ def test_a_weekday_that_does_not_fall_on_its_date_is_refused(tmp_path):
     }
 
 
+def test_a_weekday_beside_a_time_in_utc_is_checked_against_the_date_as_written(tmp_path):
+    """Review finding: `2024-01-01T20:00:00Z Mon` was refused: the weekday was checked after moving the time to
+    the business clock (2 January there)."""
+    loaded = _dates(tmp_path, ["2024-01-01T20:00:00Z Mon", "2024-01-02T08:00:00Z Tue"])
+    assert loaded.result.rows_rejected == 0, loaded.reasons()
+    assert [str(v) for v in loaded.column("order_date")] == ["2024-01-02 04:00:00", "2024-01-02 16:00:00"]
+
+
 def test_impossible_dates_are_rejected_with_a_reason_never_rolled_over(tmp_path):
     loaded = _dates(tmp_path, ["2018-02-28", "2018-02-29", "2018-13-01", "2019-02-29"])
     assert _days(loaded) == ["2018-02-28"]

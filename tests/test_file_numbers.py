@@ -108,6 +108,21 @@ def test_a_percentage_is_a_rate_in_a_number_column_and_refused_in_an_amount_colu
     assert loaded.reasons() == {3: f"金额: not an amount '12%' {hint}", 4: f"金额: not an amount '8 ％' {hint}"}
 
 
+def test_a_currency_column_in_words_is_read_as_its_code_and_its_amounts_match_it(tmp_path):
+    """Review finding: `¥100` with 币种 `人民币` (and `100元` with `RMB`) was refused as written in another currency."""
+    path = tmp_path / "mixed.csv"
+    path.write_text(
+        "订单编号,订单日期,金额,币种\n"
+        "SO1,2024-01-05,¥100,人民币\nSO2,2024-01-05,100元,RMB\nSO3,2024-01-05,$20,美元\n"
+        "SO4,2024-01-05,CA$70,USD\nSO5,2024-01-05,8,cny\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("currency") == ["CNY", "CNY", "USD", "CNY"]
+    assert loaded.column("amount") == [100.0, 100.0, 20.0, 8.0]
+    assert loaded.reasons()[5].startswith("金额: written in CAD but the row is in USD ('CA$70'")
+
+
 def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path):
     loaded = load_file(_file(tmp_path, ["€ 1.234,56", "12,50", "7"]), workdir=tmp_path, currency="EUR")
     assert loaded.column("amount") == [7.0]
@@ -128,6 +143,15 @@ def test_dotted_thousands_in_a_column_that_writes_decimal_commas_are_refused_not
     )
     assert "looks like a decimal comma" in reasons[7]
     assert "values like 12.500 are refused" in loaded.details["number_rules"]["amount"]
+
+
+def test_one_decimal_comma_typo_does_not_refuse_a_column_of_three_decimal_prices(tmp_path):
+    """Review finding: 200 prices such as `1.250` and one `1,5` gave 201 rejected rows and none loaded."""
+    cells = [f"{i % 9 + 1}.{i % 7}50" for i in range(200)] + ["1,5"]
+    loaded = load_file(_file(tmp_path, cells), workdir=tmp_path)
+    assert len(loaded.column("amount")) == 200 and loaded.column("amount")[:2] == [1.05, 2.15]
+    assert list(loaded.reasons()) == [202]
+    assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
 
 
 def test_dotted_thousands_read_as_decimals_when_the_column_has_no_decimal_comma(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 
 from sources.__main__ import main as sources_main
 from sources.files.structure import StructureError
+from sources.mapping import MappingError
 from tests.file_loading import load_file
 
 REGIONAL_REPORT = """华东区销售明细
@@ -75,13 +76,32 @@ def test_customers_and_orders_named_with_a_total_word_are_rows_not_totals(tmp_pa
 def test_a_customer_list_without_ids_keeps_customers_named_with_a_total_word(tmp_path):
     path = tmp_path / "customers.csv"
     path.write_text(
-        "Customer Name,Region,Segment\nTotal S.A.,East,Corporate\nSum Kee Trading,West,Consumer\n"
-        "Acme,East,Consumer\nTotal,,\n",
+        "Customer Name,Region,Segment,Notes\nTotal S.A.,East,Corporate,\nSum Kee Trading,West,,\n"
+        "Acme,East,Consumer,\nTotal,,,\n合计 3 家,,,\n",
         encoding="utf-8",
     )
     loaded = load_file(path, workdir=tmp_path, entity="customers")
     assert loaded.column("customer_name") == ["Total S.A.", "Sum Kee Trading", "Acme"]
-    assert loaded.result.skipped_by_kind == {"total": 1}
+    assert loaded.result.skipped_by_kind == {"total": 2}
+
+
+def test_a_total_row_that_fills_every_column_is_still_a_total_and_an_empty_note_does_not_make_one(tmp_path):
+    """Review finding: `合计 2 笔,2024-01-31,300` (every column filled) loaded as an order and tripled revenue, and
+    an order of customer `Total S.A.` with an empty 备注 was skipped as a total."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "订单编号,订单日期,客户名称,金额,备注\n"
+        "SO1,2024-01-02,Total S.A.,100,\n"
+        "SO2,2024-01-03,合计科技,200,\n"
+        "合计 2 笔,2024-01-31,,300,\n"
+        "Grand Total (January),2024-01-31,,300,\n"
+        "TOTAL-5,2024-01-05,汇总网络有限公司,40,\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1", "SO2", "TOTAL-5"]
+    assert sum(loaded.column("amount")) == 340.0
+    assert loaded.issue("skipped_total").endswith("lines 4, 5")
 
 
 def test_blank_lines_and_repeated_headers_are_skipped_with_exact_line_numbers(tmp_path):
@@ -181,6 +201,38 @@ def test_a_stray_quote_left_open_rejects_its_line_and_the_rest_of_the_file_still
     rejected = next(r for r in loaded.result.rejects if r["line"] == 3 + shift)
     assert rejected["raw"] == {"line": 'SO2,2024-01-03,"杭州解百 6 寸,20,ok'}
     assert loaded.balanced() and loaded.result.rows_read == 4
+
+
+SWALLOWED = "a quote opened on this line closes lines later, and the lines it took in read as rows of the file "
+
+
+def test_a_stray_quote_closed_at_a_later_inch_mark_does_not_swallow_the_rows_between(tmp_path):
+    """Review finding: `"open` closed by the `24"` of a later line took A2 and A3 into A1's status without a word,
+    and the lines still counted as exact."""
+    loaded = _lines_of(
+        tmp_path,
+        "Order ID,Order Date,Amount,Status\n"
+        'A1,2024-01-01,1,"open\n'
+        "A2,2024-01-02,2,ok\n"
+        'A3,2024-01-03,3,Dell 24"\n'
+        "A4,2024-01-04,4,ok\n",
+    )
+    assert loaded.column("order_id") == ["A2", "A3", "A4"]
+    assert loaded.column("status") == ["ok", 'Dell 24"', "ok"]
+    assert loaded.column("_line") == [3, 4, 5]
+    assert list(loaded.reasons()) == [2] and loaded.reasons()[2].startswith(SWALLOWED)
+    assert loaded.balanced() and loaded.result.rows_read == 4
+
+
+def test_a_note_with_line_breaks_and_commas_is_one_value_not_a_stray_quote(tmp_path):
+    loaded = _lines_of(
+        tmp_path,
+        "Order ID,Order Date,Amount,Status,Channel\n"
+        'A1,2024-01-01,1,"called, no answer\nemailed, waiting, will call",web\n'
+        'A2,2024-01-02,2,"x\ny",web\n',
+    )
+    assert loaded.column("order_id") == ["A1", "A2"] and loaded.column("_line") == [2, 4]
+    assert loaded.reasons() == {}
 
 
 def test_a_stray_quote_closed_lines_later_rejects_only_its_own_line(tmp_path):
@@ -361,3 +413,12 @@ def test_two_columns_for_one_field_are_reported_not_silently_one_of_them(tmp_pat
         "'金额' (column 5) would also be amount, read from '金额' (column 3): the first is read "
         "(to read the other, name it under mapping:, or rename it when both are called alike)"
     )
+
+
+def test_a_first_sheet_whose_table_lacks_a_column_is_an_error_not_a_reason_to_read_another_sheet(tmp_path):
+    """Review finding: a first sheet without 金额 made the load read the next sheet (上月订单) instead."""
+    this_month = [["订单编号", "订单日期", "客户名称"], ["SO1", "2024-02-02", "上海华联"]]
+    last_month = [["订单编号", "订单日期", "客户名称", "金额"], ["SO0", "2024-01-02", "杭州解百", 20]]
+    path = _workbook(tmp_path / "orders.xlsx", {"本月订单": this_month, "上月订单": last_month})
+    with pytest.raises(MappingError, match="no column for required orders field"):
+        load_file(path, workdir=tmp_path)

@@ -111,7 +111,7 @@ def plan_file(
     args = {"entity": entity, "explicit": explicit, "table": table, "workdir": workdir, "options": options}
     try:
         return _plan_sheet(con, path, sheet=sheet, **args)
-    except (StructureError, MappingError) as exc:
+    except StructureError as exc:  # no table at all (a 说明 sheet); a table lacking a column is an error as it is
         if sheet is not None or Path(path).suffix.lower() not in EXCEL_SUFFIXES:
             raise
         names = excel_sheets(Path(path))
@@ -120,7 +120,7 @@ def plan_file(
             try:
                 plan = _plan_sheet(con, path, sheet=name, **args)
             except (StructureError, MappingError):
-                continue
+                continue  # the next sheet is read only if it holds a table that loads
             plan.issues.append(
                 Issue(
                     "sheet", f"sheet {first!r} holds no table of {plan.entity}; read sheet {name!r} (--sheet chooses)"

@@ -22,6 +22,7 @@ from sources.files.encoding import Encoding, detect_encoding, to_utf8
 DELIMITERS = (",", "\t", ";", "|")
 UNCLOSED_QUOTE = "UNCLOSED QUOTE"
 RUNAWAY_QUOTE = "RUNAWAY QUOTE"
+SWALLOWED_ROWS = "SWALLOWED ROWS"
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
 
 
@@ -107,9 +108,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             malformed = _scan(con, path, readable, table, width, delimiter)
     rows, (nonblank, blank) = _count(con, table), line_layout(readable)
     bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
-    if rows != nonblank - len(bad_lines) or any(kind == "UNQUOTED VALUE" for _, kind, _ in malformed):
-        # Fewer records than lines: values with line breaks, or a stray quote that swallowed the lines after it.
-        stray = stray_quote_lines(readable, delimiter, name=path.name)
+    breaks = None if rows == nonblank - len(bad_lines) else _breaks(con, table, width, delimiter)
+    if _may_hold_stray_quotes(malformed, rows, nonblank - len(bad_lines), breaks):
+        stray = stray_quote_lines(readable, delimiter, width=width, name=path.name)
         if stray:
             # Each such line is emptied in a copy (so lines keep their numbers) and the copy read again: the
             # line is rejected with its own text and every line after it is read on its own.
@@ -119,19 +120,20 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             rows, (nonblank, blank) = _count(con, table), line_layout(readable)
             nonblank, blank = nonblank + len(emptied), [n for n in blank if n not in emptied]
             bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
+            breaks = None if rows == nonblank - len(bad_lines) else _breaks(con, table, width, delimiter)
     # DuckDB skips blank lines and leaves out malformed ones. So when the counts agree, record r sits on line
     # r plus the number of blank or malformed lines before it. A record spanning k lines (a quoted line break)
     # makes the records k-1 fewer than the lines: each record then moves down by the line breaks inside the
     # values before it.
     exact = rows == nonblank - len(bad_lines)
-    if not exact and (inside := _line_breaks_inside_values(con, table, width)):
-        if blank and rows + inside != nonblank - len(bad_lines):
+    if not exact and breaks and breaks.total:
+        if blank and rows + breaks.total != nonblank - len(bad_lines):
             # Some "blank" lines are inside a quoted value (a note with an empty line): they belong to its record.
             outside = blank_lines_outside_values(readable, delimiter, blank)
             nonblank, blank = nonblank + len(blank) - len(outside), outside
             bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
-        if rows + inside == nonblank - len(bad_lines):
-            _move_down_by_breaks_before(con, table, width)
+        if rows + breaks.total == nonblank - len(bad_lines):
+            _move_down_by_breaks_before(con, table, breaks)
             exact = True
     if exact:
         _number_lines(con, table, sorted(set(blank) | set(bad_lines)))
@@ -167,6 +169,8 @@ _MALFORMED = {
     "and the lines after it are read on their own",
     RUNAWAY_QUOTE: 'a quote opened on this line runs over the next lines and closes with text after it (a stray " '
     "in a value?); the line is rejected and the lines after it are read on their own",
+    SWALLOWED_ROWS: "a quote opened on this line closes lines later, and the lines it took in read as rows of the "
+    'file (a stray " in a value?); the line is rejected and the lines after it are read on their own',
 }
 
 
@@ -174,61 +178,136 @@ def _count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
-def stray_quote_lines(path: Path, delimiter: str, *, name: str, limit: int = 1000) -> list[tuple[int, str, str]]:
+def _may_hold_stray_quotes(
+    malformed: list[tuple[int, str, str]], rows: int, lines: int, breaks: _Breaks | None
+) -> bool:
+    """Whether a quote may have swallowed lines, so that the file needs `stray_quote_lines`: DuckDB refused a
+    quoted value, the records do not account for the lines (the line breaks inside values included), or a value
+    holds lines that read as rows of their own. Files whose records are one per line pass on the first tests."""
+    if any(kind == "UNQUOTED VALUE" for _, kind, _ in malformed):
+        return True
+    if rows == lines or breaks is None:
+        return False
+    return rows + breaks.total != lines or breaks.rows_inside
+
+
+@dataclass
+class _Breaks:
+    """The records whose values hold line breaks (in `table`, a table of their own `_rec` and `n` breaks)."""
+
+    table: str
+    records: int
+    total: int
+    rows_inside: bool  # some value holds lines that read as rows of the file
+
+
+def _breaks(con: duckdb.DuckDBPyConnection, table: str, width: int, delimiter: str) -> _Breaks:
+    """Find the records whose values hold line breaks; only those are measured (a cheap test per cell first)."""
+    cells = _cells(width)
+    any_break = " OR ".join(f"contains({c}, chr(10))" for c in cells)
+    count = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cells)
+    rows_like = " OR ".join(
+        f"coalesce(len(list_filter(string_split({c}, chr(10))[2:], "
+        f"lambda x: length(x) - length(replace(x, $d, '')) >= {_row_like(width)})) > 0, FALSE)"
+        for c in cells
+    )
+    found = f"{table}__breaks"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {found} AS SELECT _rec, {count} AS n, {rows_like} AS rows_like "
+        f"FROM {table} WHERE {any_break}",
+        {"d": delimiter},
+    )
+    records, total, inside = con.execute(
+        f"SELECT count(*), coalesce(sum(n), 0), coalesce(bool_or(rows_like), FALSE) FROM {found}"
+    ).fetchall()[0]
+    return _Breaks(found, int(records), int(total), bool(inside))
+
+
+def _row_like(width: int) -> int:
+    """Separators in a line inside a value that make it read as a row of the file rather than a note."""
+    return max(width - 1, 3)
+
+
+@dataclass
+class _Line:
+    number: int
+    offset: int
+    raw: bytes
+
+
+class _LineSource:
+    """The lines of a UTF-8 file for `csv.reader`, keeping the lines of the record being read."""
+
+    def __init__(self, fh: io.BufferedReader, number: int = 0) -> None:
+        self.fh, self.number, self.record = fh, number, []
+
+    def __iter__(self) -> _LineSource:
+        return self
+
+    def __next__(self) -> str:
+        offset = self.fh.tell()
+        raw = self.fh.readline()
+        if not raw:
+            raise StopIteration
+        self.number += 1
+        self.record.append(_Line(self.number, offset, raw))
+        text = raw.decode("utf-8", errors="replace")
+        return text[1:] if self.number == 1 and text.startswith("\ufeff") else text
+
+
+def stray_quote_lines(
+    path: Path, delimiter: str, *, width: int, name: str, limit: int = 1000
+) -> list[tuple[int, str, str]]:
     """(line, kind, text) of each line whose quote swallows the lines after it: a quote never closed before the
-    end of the file, or one closed lines later with text after it. A quoted value that spans lines and closes
-    properly (a note with a line break) is not one; neither is a quote inside an unquoted value (`24" monitor`).
+    end of the file, one closed lines later with text after it, or one closed lines later around lines that read
+    as rows of the file. A quoted value that spans lines and closes properly (a note with a line break) is not
+    one; neither is a quote inside an unquoted value (`24" monitor`).
 
-    Streams the UTF-8 file; after a stray quote it reads on from the next line, as the mended file will be read.
-    Raises FileReadError past `limit` such lines: then the file is not quoted as CSV at all.
+    Reads the UTF-8 file once with the csv module; after a stray quote it reads on from the next line, as the
+    mended file will be read. Raises FileReadError past `limit` such lines: then the file is not quoted as CSV.
     """
-    delim = delimiter.encode()
     found: list[tuple[int, str, str]] = []
+    least = _row_like(width)
     with open(path, "rb") as fh:
-        number = 0
-        while raw := fh.readline():
-            number += 1
-            if b'"' not in raw:
-                continue
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            still_open, bad = _quote_state(raw, False, delim)
-            if bad or not still_open:
-                continue  # one line: fine, or refused by DuckDB by itself
-            start, first, resume = number, raw, fh.tell()
-            while still_open and not bad and (nxt := fh.readline()):
-                number += 1
-                still_open, bad = _quote_state(nxt, True, delim)
-            if still_open or bad:
-                kind = UNCLOSED_QUOTE if still_open else RUNAWAY_QUOTE
-                found.append((start, kind, first.decode("utf-8", errors="replace").rstrip("\r\n")))
-                if len(found) > limit:
-                    lines = ", ".join(str(line) for line, _, _ in found[:5])
-                    raise FileReadError(
-                        f"{name}: quotes do not pair up on more than {limit} lines (lines {lines}, …): the "
-                        'file is not quoted as CSV (a " in values that are not quoted?); export it again'
-                    )
-                fh.seek(resume)
-                number = start
+        source = _LineSource(fh)
+        reader = csv.reader(source, delimiter=delimiter, strict=True)
+        while True:
+            source.record = []
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                lines = source.record
+                if "unexpected end of data" in str(exc):
+                    kind = UNCLOSED_QUOTE
+                elif len(lines) > 1:
+                    kind = RUNAWAY_QUOTE
+                else:
+                    continue  # one line with text after a closing quote: DuckDB refuses it by itself
+            else:
+                lines = source.record
+                if len(lines) < 2 or not any(
+                    "\n" in value and any(piece.count(delimiter) >= least for piece in value.split("\n")[1:])
+                    for value in row
+                ):
+                    continue
+                kind = SWALLOWED_ROWS
+            first = lines[0]
+            found.append(
+                (first.number, kind, first.raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n"))
+            )
+            if len(found) > limit:
+                shown = ", ".join(str(line) for line, _, _ in found[:5])
+                raise FileReadError(
+                    f"{name}: quotes do not pair up on more than {limit} lines (lines {shown}, …): the "
+                    'file is not quoted as CSV (a " in values that are not quoted?); export it again'
+                )
+            if len(lines) > 1:
+                fh.seek(lines[1].offset)
+                source = _LineSource(fh, first.number)
+                reader = csv.reader(source, delimiter=delimiter, strict=True)
     return found
-
-
-def _quote_state(line: bytes, in_quote: bool, delim: bytes) -> tuple[bool, bool]:
-    """(still inside a quoted value at the end of `line`, text found after a closing quote)."""
-    i, end = 0, len(line.rstrip(b"\r\n"))
-    while True:
-        j = line.find(b'"', i, end)
-        if j < 0:
-            return in_quote, False
-        if not in_quote:
-            in_quote = j == 0 or line[j - 1 : j] == delim  # a quote opens a value only at its start
-            i = j + 1
-        elif line[j + 1 : j + 2] == b'"' and j + 1 < end:
-            i = j + 2  # an escaped quote
-        elif j + 1 < end and line[j + 1 : j + 2] != delim:
-            return False, True
-        else:
-            in_quote, i = False, j + 1
 
 
 def _without_lines(path: Path, lines: set[int], out: Path) -> Path:
@@ -320,35 +399,42 @@ def _lines_at(path: Path, offsets: list[int], chunk_bytes: int = 16 << 20) -> di
     return found
 
 
-def _breaks_sql(width: int) -> str:
-    return " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in _cells(width))
-
-
-def _line_breaks_inside_values(con: duckdb.DuckDBPyConnection, table: str, width: int) -> int:
-    """The number of line breaks inside the values of all records (quoted values that span lines)."""
-    return int(con.execute(f"SELECT coalesce(sum({_breaks_sql(width)}), 0) FROM {table}").fetchall()[0][0])
-
-
-def _move_down_by_breaks_before(con: duckdb.DuckDBPyConnection, table: str, width: int) -> None:
+def _move_down_by_breaks_before(con: duckdb.DuckDBPyConnection, table: str, breaks: _Breaks) -> None:
     """Add to each record's number the line breaks inside the values of the records before it."""
+    steps = (
+        con.execute(
+            f"SELECT _rec, sum(n) OVER (ORDER BY _rec) FROM {breaks.table} WHERE n > 0 ORDER BY _rec"
+        ).fetchall()
+        if breaks.records <= 256
+        else None
+    )
+    if steps is not None:
+        cases = " ".join(f"WHEN _rec > {int(r)} THEN {int(s)}" for r, s in reversed(steps))
+        con.execute(f"UPDATE {table} SET _rec = _rec + CASE {cases} ELSE 0 END")
+        return
     con.execute(
-        f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (_rec, _breaks), _rec + coalesce(sum(_breaks) OVER "
-        f"(ORDER BY _rec ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS _rec "
-        f"FROM (SELECT *, {_breaks_sql(width)} AS _breaks FROM {table}) ORDER BY _rec"
+        f"CREATE OR REPLACE TABLE {table} AS SELECT r.* EXCLUDE (_rec), r._rec + coalesce(s.moved, 0) AS _rec "
+        f"FROM {table} r ASOF LEFT JOIN (SELECT _rec, sum(n) OVER (ORDER BY _rec) AS moved FROM {breaks.table}) s "
+        "ON r._rec > s._rec ORDER BY r._rec"
     )
 
 
 def blank_lines_outside_values(path: Path, delimiter: str, blank: list[int]) -> list[int]:
-    """Those of the `blank` lines that are not inside a quoted value (streams the UTF-8 file once)."""
+    """Those of the `blank` lines that are not inside a quoted value (reads the UTF-8 file once)."""
     wanted, keep = set(blank), []
-    delim = delimiter.encode()
-    in_quote = False
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number in wanted and not in_quote:
-                keep.append(number)
-            if b'"' in raw:
-                in_quote, _ = _quote_state(raw, in_quote, delim)
+        source = _LineSource(fh)
+        reader = csv.reader(source, delimiter=delimiter)
+        while True:
+            source.record = []
+            try:
+                next(reader)
+            except StopIteration:
+                break
+            except csv.Error:
+                continue
+            if len(source.record) == 1 and source.record[0].number in wanted:
+                keep.append(source.record[0].number)
     return keep
 
 

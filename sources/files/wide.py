@@ -128,7 +128,7 @@ def unpivot(
     width = len(header.cells)
     period_pos = {i for i, _, _ in layout.periods}
     keep = [i for i in range(width) if i not in period_pos and i not in layout.totals]
-    skip, params = skip_sql(header, None, width)
+    skip, params = skip_sql(header, None, width, label_suffices=True)  # labels are teams and reps, never 合计科技
     wide = f"{long_table}__wide"
     con.execute(f"DROP TABLE IF EXISTS {wide}")
     con.execute(
