@@ -73,7 +73,9 @@ _REGION = F(
     "region", TEXT, "region", "sales region", "regional office", "regional_office", "地区", "区域", "大区", "销售区域"
 )
 _CHANNEL = F("channel", TEXT, "channel", "sales channel", "渠道", "销售渠道", "来源渠道")
-_CURRENCY = F("currency", TEXT, "currency", "currency code", "币种", "货币")
+_CURRENCY = F(
+    "currency", TEXT, "currency", "currency code", "amount currency", "opportunity currency", "币种", "币别", "货币"
+)
 _CUSTOMER_ID = F(
     "customer_id", TEXT, "customer id", "customer code", "account id", "客户编号", "客户id", "客户代码", "客户编码"
 )
@@ -175,6 +177,8 @@ _entity(
             "订单id",
             "单号",
             "销售单号",
+            "单据编号",  # Kingdee and Yonyou sales orders
+            "单据号",
             required=True,
         ),
         F(

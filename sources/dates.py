@@ -53,6 +53,13 @@ DATE_FORMATS: tuple[str, ...] = (
     "%d/%m/%Y %H:%M",
     "%m/%d/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %I:%M %p",
+    "%d/%m/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%Y/%m/%d %p %I:%M:%S",  # 2024/1/5 下午 3:20:00 (Chinese Excel), 下午 read as PM
+    "%Y-%m-%d %p %I:%M:%S",
+    "%Y/%m/%d %p %I:%M",
     "%m/%d/%y",
     "%d/%m/%y",
     "%m/%d/%y %H:%M",
@@ -91,7 +98,8 @@ _WEEKDAY_PATTERN = (
     r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?)[\)）]?\s*$"
 )
 _LEADING_WEEKDAY = r"^\s*(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+"
-_ANY_WEEKDAY = r"(星期|周[一二三四五六日天]|礼拜|Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# Cells needing the cleaned reading: a weekday beside the date, or 上午/下午 (read as AM/PM).
+_ANY_WEEKDAY = r"(星期|周[一二三四五六日天]|礼拜|Mon|Tue|Wed|Thu|Fri|Sat|Sun|上午|下午)"
 _SPACES = " \t\u3000\u00a0\u202f"
 
 
@@ -101,8 +109,10 @@ def _text(col: str) -> str:
 
 
 def clean_date_sql(col: str) -> str:
-    """The date text with a trailing or leading weekday removed (`2018-01-01 Monday`, `2018年1月1日 星期一`)."""
-    return f"regexp_replace(regexp_replace(trim({col}), '{_WEEKDAY_PATTERN}', ''), '{_LEADING_WEEKDAY}', '')"
+    """The date text with a trailing or leading weekday removed (`2018-01-01 Monday`, `2018年1月1日 星期一`) and
+    上午/下午 written as AM/PM."""
+    without = f"regexp_replace(regexp_replace(trim({col}), '{_WEEKDAY_PATTERN}', ''), '{_LEADING_WEEKDAY}', '')"
+    return f"replace(replace({without}, '上午', 'AM'), '下午', 'PM')"
 
 
 def weekday_written_sql(col: str) -> str:

@@ -270,7 +270,7 @@ def _columns_writing_decimal_commas(
             {"many": _DOTTED_MANY, "one": _DOTTED_ONE},
         ).fetchall()[0]
         evidence = commas + many
-        if evidence >= least and evidence >= share * one:
+        if evidence >= least and (evidence >= share * one or rules[name].commas_likely):
             changed[name] = dataclasses.replace(rules[name], commas_seen=True)
     return changed
 
@@ -373,4 +373,5 @@ _SKIP_WORDS = {
     "repeated_header": "header lines repeated inside the data",
     "total": "total and subtotal rows (合计/小计/Total)",
     "blank_cell": "empty cells of the period columns (no target for that period)",
+    "note": "notes under the table (共 N 条, 制表人, page numbers)",
 }

@@ -15,6 +15,7 @@ from this module; values from files or users are never formatted into SQL.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sources.dates import (  # noqa: F401  (re-exported: the date rules live in sources.dates)
@@ -55,6 +56,7 @@ _EUROPEAN_LOOK = r"^[^0-9]*([0-9]{1,3}(\.[0-9]{3})+,[0-9]+|[0-9]+,[0-9]{1,2})[^0
 # `12.500` under a decimal point is 12.5 — unless the column writes decimal commas elsewhere (`99,90`), where it is
 # as likely 12 500: such cells are then refused rather than read either way.
 _DOTTED_THOUSANDS = r"^[^0-9,]*[0-9]{1,3}(\.[0-9]{3})+[^0-9,]*$"
+_COMMA_THOUSANDS = r"^[^0-9.]*[0-9]{1,3}(,[0-9]{3})+[^0-9.]*$"  # `1,250`: 1250, or 1,25 in such a column
 DECIMAL_COMMA_HINT = "looks like a decimal comma"
 _FULLWIDTH = ("０１２３４５６７８９．，－＋（）％", "0123456789.,-+()%")
 
@@ -67,6 +69,7 @@ class NumberRule:
     scale: float = 1.0
     unit: str = ""  # the words that set `scale`, e.g. "header 目标（万元）"
     commas_seen: bool = False  # the column writes decimal commas somewhere: `12.500` is refused, not read as 12.5
+    commas_likely: bool = False  # a `;`-separated file, as decimal-comma locales save CSV: less evidence needed
 
     @property
     def describe(self) -> str:
@@ -158,7 +161,11 @@ def number_value_sql(
         + " END"
     )
     scaled = (lambda x: f"{x} * {rule.scale!r}") if rule.scale != 1 else (lambda x: x)
-    refused = f"WHEN regexp_matches({col}, '{_DOTTED_THOUSANDS}') THEN NULL " if rule.commas_seen and d == "." else ""
+    refused = (
+        f"WHEN regexp_matches({col}, '{_DOTTED_THOUSANDS}') OR regexp_matches({col}, '{_COMMA_THOUSANDS}') THEN NULL "
+        if rule.commas_seen and d == "."
+        else ""
+    )
     return (
         f"(CASE WHEN {col} IS NULL THEN NULL {refused}WHEN {plain} IS NOT NULL THEN "
         f"CASE WHEN isfinite({plain}) THEN {scaled(plain)} END "
@@ -193,6 +200,17 @@ _CURRENCY_NAMES = {
     "JPY": ("日元", "円"),
     "TWD": ("新台币", "NT$"),
 }
+
+
+_ISO_IN_HEADER = re.compile(r"(?<![A-Za-z])(USD|EUR|GBP|HKD|JPY|CNY|RMB|TWD|SGD|AUD|CAD)(?![A-Za-z])")
+
+
+def currency_in_header(header: str) -> str | None:
+    """The currency an amount column's header names (`Amount (USD)`, `金额(美元)`, `Revenue USD`), if exactly one."""
+    found = {m.group(1).upper() for m in _ISO_IN_HEADER.finditer(header.upper())}
+    found |= {code for code, names in _CURRENCY_NAMES.items() for name in names if len(name) > 1 and name in header}
+    found = {"CNY" if code == "RMB" else code for code in found}
+    return found.pop() if len(found) == 1 else None
 
 
 def currency_code_sql(value: str) -> str:
@@ -256,6 +274,8 @@ def number_hint_sql(col: str, rule: NumberRule | None = None, *, percent: bool =
         return "''"
     dotted = (
         f"WHEN regexp_matches({col}, '{_DOTTED_THOUSANDS}') THEN ' (12.500 could be 12 500: the column writes decimal "
+        "commas elsewhere; if the file writes 1.234,56, set the source option decimal: comma)' "
+        f"WHEN regexp_matches({col}, '{_COMMA_THOUSANDS}') THEN ' (1,250 could be 1,25: the column writes decimal "
         "commas elsewhere; if the file writes 1.234,56, set the source option decimal: comma)' "
         if rule.commas_seen
         else ""

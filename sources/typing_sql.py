@@ -16,7 +16,7 @@ from typing import Any
 
 from sources.canonical import BOOL, DATE, MONEY, NUMBER, TIMESTAMP, Entity
 from sources.dates import DateRule, date_guard_sql, date_sql, weekday_written_sql, written_date_sql
-from sources.files.structure import SUSPECT_KEY_PATTERN, TOTAL_CELL_PATTERN, TOTAL_PATTERN, Header
+from sources.files.structure import NOTE_PATTERN, SUSPECT_KEY_PATTERN, TOTAL_CELL_PATTERN, TOTAL_PATTERN, Header
 from sources.mapping import Mapping
 from sources.parse import (
     NumberRule,
@@ -64,7 +64,7 @@ def skip_sql(
     key_is_code: bool = False,
     label_suffices: bool = False,
 ) -> tuple[str, dict[str, str]]:
-    """SQL classifying a raw row below `header` as 'blank', 'repeated_header', 'total' or NULL (a data row).
+    """SQL classifying a raw row below `header` as 'blank', 'repeated_header', 'note', 'total' or NULL (a data row).
 
     Rows whose key cell is filled and looks like nothing special take the first branch, so the common case costs
     one comparison and one (fast, anchored) pattern match; only the others are looked at cell by cell.
@@ -80,7 +80,8 @@ def skip_sql(
     cells = [f"c{i}" for i in range(width)]
     trimmed = [f"NULLIF(trim({c}, '{_SPACES}'), '')" for c in cells]
     all_empty = f"coalesce({', '.join(trimmed)}) IS NULL"
-    same_as_header = " AND ".join(f"coalesce(trim({c}, '{_SPACES}'), '') = $h{i}" for i, c in enumerate(cells))
+    # A header repeated where two exports were joined may carry the second file's byte-order mark.
+    same_as_header = " AND ".join(f"coalesce(trim({c}, '{_SPACES}\ufeff'), '') = $h{i}" for i, c in enumerate(cells))
     first_cells = f"coalesce({', '.join(trimmed[: min(width, 4)])})"
     any_total_cell = f"regexp_matches(lower(concat_ws('|', {', '.join(cells)})), $total_cell)"
     wanted = [f"NULLIF(trim({c}, '{_SPACES}'), '')" for c in required or [] if int(c[1:]) < width]
@@ -94,7 +95,7 @@ def skip_sql(
     if key_col and key_is_code:
         gap = f"({gap} OR regexp_matches(trim({key_col}, '{_SPACES}'), '[\\s:：(（]'))"
     params = {f"h{i}": (header.cells[i] if i < len(header.cells) else "") for i in range(width)}
-    params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN})
+    params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN, "note": NOTE_PATTERN})
     if key_col:
         key_blank_or_total = (
             f"(NULLIF(trim({key_col}, '{_SPACES}'), '') IS NULL "
@@ -108,6 +109,8 @@ def skip_sql(
         f"CASE WHEN {ordinary} THEN NULL "
         f"WHEN {all_empty} THEN 'blank' "
         f"WHEN {same_as_header} THEN 'repeated_header' "
+        f"WHEN ({' + '.join(f'CAST({t} IS NOT NULL AS INTEGER)' for t in trimmed)}) <= 2 "
+        f"AND regexp_matches(lower({first_cells}), $note) THEN 'note' "
         f"WHEN {key_blank_or_total} AND ((regexp_matches(lower({first_cells}), $total) AND {gap}) OR {any_total_cell}) "
         "THEN 'total' END"
     )
@@ -260,6 +263,12 @@ def typed_select(
             layer3.append(f"{currency_code_sql(f'coalesce({text_sql(col)}, $cur)')} AS {value}")
         else:
             layer3.append(f"{text_sql(col)} AS {value}")
+            # Codes, names and categories never hold a line break: one there is a quote that took in lines.
+            reasons.append(
+                f"CASE WHEN contains({col}, chr(10)) THEN {label} || ': a line break inside ' || chr(39) || "
+                f"replace(trim({col}, '{_SPACES}'), chr(10), ' ⏎ ') || chr(39) || ' (a stray quote that took in the "
+                "next lines?)' END"
+            )
         layer4.append(f"{value} AS {q(f.name)}")
         filled = f"NULLIF(trim({col}, '{_SPACES}'), '') IS NOT NULL"
         empty = f"{label} || ': empty'" if f.required else "NULL"

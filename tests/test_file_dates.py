@@ -140,6 +140,14 @@ def test_a_weekday_beside_a_time_in_utc_is_checked_against_the_date_as_written(t
     assert [str(v) for v in loaded.column("order_date")] == ["2024-01-02 04:00:00", "2024-01-02 16:00:00"]
 
 
+def test_twelve_hour_times_in_english_and_chinese(tmp_path):
+    """Second hostile try: `12/31/2023 11:59 PM` and `2024/1/5 下午 3:20:00` were rejected."""
+    loaded = _dates(tmp_path, ["12/31/2023 11:59 PM", "1/2/2024 9:05 AM"])
+    assert [str(v) for v in loaded.column("order_date")] == ["2023-12-31 23:59:00", "2024-01-02 09:05:00"]
+    chinese = _dates(tmp_path, ["2024/1/5 下午 3:20:00", "2024/1/6 上午 11:00:00"], name="zh.csv")
+    assert [str(v) for v in chinese.column("order_date")] == ["2024-01-05 15:20:00", "2024-01-06 11:00:00"]
+
+
 def test_impossible_dates_are_rejected_with_a_reason_never_rolled_over(tmp_path):
     loaded = _dates(tmp_path, ["2018-02-28", "2018-02-29", "2018-13-01", "2019-02-29"])
     assert _days(loaded) == ["2018-02-28"]

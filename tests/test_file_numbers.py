@@ -123,6 +123,22 @@ def test_a_currency_column_in_words_is_read_as_its_code_and_its_amounts_match_it
     assert loaded.reasons()[5].startswith("金额: written in CAD but the row is in USD ('CA$70'")
 
 
+@pytest.mark.parametrize(("header", "code"), [("Amount (USD)", "USD"), ("金额(美元)", "USD"), ("Revenue EUR", "EUR")])
+def test_an_amount_header_naming_its_currency_sets_the_rows_currency(tmp_path, header, code):
+    """Second hostile try: `Amount (USD)` loaded its amounts as CNY."""
+    loaded = load_file(_file(tmp_path, ["1,200.00", "80"], header=header), workdir=tmp_path)
+    assert loaded.column("amount") == [1200.0, 80.0]
+    assert loaded.column("currency") == [code, code]
+    assert loaded.issue("currency") == f"header {header!r} says {code}: amounts are read in {code}, not CNY"
+
+
+def test_kingdee_and_salesforce_currency_columns_are_mapped(tmp_path):
+    for header in ("币别", "Amount Currency", "Opportunity Currency"):
+        path = tmp_path / "cur.csv"
+        path.write_text(f"订单编号,订单日期,金额,{header}\nSO1,2024-01-05,100,USD\n", encoding="utf-8")
+        assert load_file(path, workdir=tmp_path).column("currency") == ["USD"], header
+
+
 def test_decimal_comma_is_refused_by_default_with_a_hint_never_misread(tmp_path):
     loaded = load_file(_file(tmp_path, ["€ 1.234,56", "12,50", "7"]), workdir=tmp_path, currency="EUR")
     assert loaded.column("amount") == [7.0]
@@ -152,6 +168,25 @@ def test_one_decimal_comma_typo_does_not_refuse_a_column_of_three_decimal_prices
     assert len(loaded.column("amount")) == 200 and loaded.column("amount")[:2] == [1.05, 2.15]
     assert list(loaded.reasons()) == [202]
     assert loaded.details["number_rules"]["amount"] == "decimal point (1,234.56)"
+
+
+def test_comma_thousands_are_refused_too_in_a_column_that_writes_decimal_commas(tmp_path):
+    """Second hostile try: `1,250` beside `12,50` and `3,75` loaded as 1250."""
+    loaded = load_file(_file(tmp_path, ["12,50", "3,75", "1,250", "8"]), workdir=tmp_path, currency="EUR")
+    assert loaded.column("amount") == [8.0]
+    assert "1,250 could be 1,25" in loaded.reasons()[4]
+
+
+def test_a_semicolon_separated_file_needs_less_evidence_of_decimal_commas(tmp_path):
+    """Second hostile try: 300 prices like `47.350` and two `12,50` in a `;` file read 1000 times too small."""
+    path = tmp_path / "eu.csv"
+    rows = [f"SO{i};2024-01-05;{i % 90 + 10}.350" for i in range(300)] + [
+        "SO900;2024-01-05;12,50",
+        "SO901;2024-01-05;3,75",
+    ]
+    path.write_text("订单编号;订单日期;金额\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path, currency="EUR")
+    assert loaded.column("amount") == [] and loaded.result.rows_rejected == 302
 
 
 def test_dotted_thousands_read_as_decimals_when_the_column_has_no_decimal_comma(tmp_path):

@@ -155,7 +155,7 @@ def test_quoted_line_breaks_keep_exact_line_numbers(tmp_path):
     blank line beside them shifted those by one; DuckDB's own reject line counted records too."""
     loaded = _lines_of(
         tmp_path,
-        "Order ID,Order Date,Amount,Status\n"
+        "Order ID,Order Date,Amount,Notes\n"
         'A1,2024-01-01,1,"two\n\nparagraphs"\n'  # lines 2-4, line 3 empty inside the value
         "\n"  # line 5: a blank line
         "A2,2024-01-02,zz,ok\n"  # 6
@@ -165,7 +165,7 @@ def test_quoted_line_breaks_keep_exact_line_numbers(tmp_path):
     )
     assert loaded.details["exact_lines"] is True
     assert loaded.column("order_id") == ["A1", "A4"]
-    assert loaded.column("status") == ["two\n\nparagraphs", "x\n\n\ny"]
+    assert loaded.details["unmapped_columns"] == ["Notes"]  # notes are not loaded; their line breaks count
     assert loaded.column("_line") == [2, 8]
     assert loaded.reasons() == {
         6: "Amount: not an amount 'zz'",
@@ -203,31 +203,34 @@ def test_a_stray_quote_left_open_rejects_its_line_and_the_rest_of_the_file_still
     assert loaded.balanced() and loaded.result.rows_read == 4
 
 
-SWALLOWED = "a quote opened on this line closes lines later, and the lines it took in read as rows of the file "
+SWALLOWED = "a quoted value opened on this line takes in the next lines, which read as rows of the file "
 
 
-def test_a_stray_quote_closed_at_a_later_inch_mark_does_not_swallow_the_rows_between(tmp_path):
-    """Review finding: `"open` closed by the `24"` of a later line took A2 and A3 into A1's status without a word,
-    and the lines still counted as exact."""
+@pytest.mark.parametrize("note", ['"open', '"replaces cancelled order:'])
+def test_a_quoted_value_taking_in_lines_that_read_as_rows_is_rejected_whole(tmp_path, note):
+    """Review findings: `"open` closed by the `24"` of a later line took A2 and A3 into A1's status without a
+    word; and a note quoting a cancelled order's row, once read as a stray quote, loaded that row as an order.
+    Either way the span is ambiguous: it is rejected as one, with its text, and nothing in it is loaded."""
     loaded = _lines_of(
         tmp_path,
         "Order ID,Order Date,Amount,Status\n"
-        'A1,2024-01-01,1,"open\n'
-        "A2,2024-01-02,2,ok\n"
+        f"A1,2024-01-01,1,{note}\n"
+        "A0,2023-12-30,500,cancelled\n"
         'A3,2024-01-03,3,Dell 24"\n'
         "A4,2024-01-04,4,ok\n",
     )
-    assert loaded.column("order_id") == ["A2", "A3", "A4"]
-    assert loaded.column("status") == ["ok", 'Dell 24"', "ok"]
-    assert loaded.column("_line") == [3, 4, 5]
+    assert loaded.column("order_id") == ["A4"]
+    assert loaded.column("_line") == [5]
     assert list(loaded.reasons()) == [2] and loaded.reasons()[2].startswith(SWALLOWED)
-    assert loaded.balanced() and loaded.result.rows_read == 4
+    rejected = loaded.result.rejects[0]
+    assert rejected["raw"]["line"] == f'A1,2024-01-01,1,{note}\nA0,2023-12-30,500,cancelled\nA3,2024-01-03,3,Dell 24"'
+    assert loaded.balanced() and loaded.result.rows_read == 2
 
 
 def test_a_note_with_line_breaks_and_commas_is_one_value_not_a_stray_quote(tmp_path):
     loaded = _lines_of(
         tmp_path,
-        "Order ID,Order Date,Amount,Status,Channel\n"
+        "Order ID,Order Date,Amount,Notes,Channel\n"
         'A1,2024-01-01,1,"called, no answer\nemailed, waiting, will call",web\n'
         'A2,2024-01-02,2,"x\ny",web\n',
     )
@@ -422,3 +425,41 @@ def test_a_first_sheet_whose_table_lacks_a_column_is_an_error_not_a_reason_to_re
     path = _workbook(tmp_path / "orders.xlsx", {"本月订单": this_month, "上月订单": last_month})
     with pytest.raises(MappingError, match="no column for required orders field"):
         load_file(path, workdir=tmp_path)
+
+
+def test_a_stray_quote_in_a_narrow_file_rejects_the_row_it_spoils_instead_of_renaming_a_rep(tmp_path):
+    """Second hostile try: in `月份,销售代表,目标`, `"张三,10000` closed by `李四"` on the next line loaded one
+    target of 20,000 for a rep named `张三,10000⏎2024-02,李四`; 李四's February row was gone without a word."""
+    path = tmp_path / "targets.csv"
+    path.write_text(
+        '月份,销售代表,目标\n2024-01,"张三,10000\n2024-02,李四",20000\n2024-03,王五,30000\n', encoding="utf-8"
+    )
+    loaded = load_file(path, "targets", workdir=tmp_path)
+    assert loaded.column("rep") == ["王五"]
+    assert loaded.reasons() == {
+        2: "销售代表: a line break inside '张三,10000 ⏎ 2024-02,李四' (a stray quote that took in the next lines?)"
+    }
+    assert loaded.balanced()
+
+
+def test_an_erp_report_footer_padded_totals_and_a_joined_export_are_skipped_not_rejected(tmp_path):
+    """Second hostile try: `合 计`, `累计`, `共2条记录`, `制表人：…` and a repeated header with a byte-order mark
+    (two exports joined) were rejected, so a short report went over the reject threshold; 单据编号 was not
+    recognised as the order number (Kingdee)."""
+    path = tmp_path / "kingdee.csv"
+    path.write_text(
+        "单据编号,单据日期,客户名称,金额\n"
+        "XSDD001,2024-01-02,上海华联,100\n"
+        "\ufeff单据编号,单据日期,客户名称,金额\n"
+        "XSDD002,2024-01-03,杭州解百,200\n"
+        "合 计,,,300\n"
+        "累计,,,300\n"
+        "共2条记录,,,\n"
+        "制表人：张三,,打印时间：2024-01-31 10:00,\n",
+        encoding="utf-8",
+    )
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["XSDD001", "XSDD002"]
+    assert loaded.result.rows_rejected == 0, loaded.reasons()
+    assert loaded.result.skipped_by_kind == {"note": 2, "repeated_header": 1, "total": 2}
+    assert loaded.issue("skipped_note") == "notes under the table (共 N 条, 制表人, page numbers)"

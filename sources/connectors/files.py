@@ -12,6 +12,7 @@ Options a file source may set (`options:` in its configuration):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +39,10 @@ from sources.files.wide import AMOUNT_HEADER, PERIOD_HEADER, WideTargets, unpivo
 from sources.keys import normalise_key
 from sources.load import Issue, LoadContext, type_rows
 from sources.mapping import Mapping, MappingError, map_headers
-from sources.parse import NumberRule
+from sources.parse import NumberRule, currency_in_header
 
-READER_VERSION = "files-2"
+# Part of every file's fingerprint: a change to how files are read makes the next sync read unchanged files again.
+READER_VERSION = "files-3"  # 3: stray quotes, totals by required cells, currency marks, weekdays, decimal commas
 FILE_OPTIONS = ("date_order", "decimal", "header", "columns", "unit", "year", "join")
 
 
@@ -180,7 +182,7 @@ def _plan_sheet(
         plan.issues += issues
     else:
         plan.mapping = map_headers(header.cells, entity, explicit)
-    plan.number_rules = _number_rules(plan.mapping, entity, title, options)
+    plan.number_rules = _number_rules(plan.mapping, entity, title, options, semicolons=raw.delimiter == ";")
     if plan.mapping.duplicates:
         plan.issues.append(
             Issue(
@@ -216,7 +218,27 @@ def _plan_wide(con: duckdb.DuckDBPyConnection, plan: FilePlan, explicit: dict[st
     return plan
 
 
-def _number_rules(mapping: Mapping, entity: str, title: str, options: dict[str, Any]) -> dict[str, NumberRule]:
+def header_currency(mapping: Mapping, entity: str) -> tuple[str, str] | None:
+    """(code, which header says so) when the file has no currency column and its amount headers name one
+    currency (`Amount (USD)`, `金额(美元)`, `Revenue USD`): the rows are in that currency."""
+    if "currency" in mapping.columns:
+        return None
+    named = {}
+    for f in ENTITIES[entity].fields:
+        if f.type == MONEY and f.name in mapping.columns:
+            text = mapping.headers[mapping.columns[f.name]]
+            code = currency_in_header(text)
+            if code:
+                named.setdefault(code, text)
+    if len(named) != 1:
+        return None
+    code, text = next(iter(named.items()))
+    return code, f"header {text!r} says {code}"
+
+
+def _number_rules(
+    mapping: Mapping, entity: str, title: str, options: dict[str, Any], *, semicolons: bool = False
+) -> dict[str, NumberRule]:
     """Decimal mark and unit per number field: the source option, else the header's unit, else the title's."""
     rules = {}
     for f in ENTITIES[entity].fields:
@@ -229,7 +251,7 @@ def _number_rules(mapping: Mapping, entity: str, title: str, options: dict[str, 
                 words = f"source option unit {options['unit']}"
             else:
                 scale, words = unit_scale(mapping.headers[mapping.columns[f.name]], title)
-        rules[f.name] = NumberRule(decimal=options["decimal"], scale=scale, unit=words)
+        rules[f.name] = NumberRule(decimal=options["decimal"], scale=scale, unit=words, commas_likely=semicolons)
     return rules
 
 
@@ -267,6 +289,11 @@ class FileConnector:
             options=source.options,
         )
         header = plan.header
+        named = header_currency(plan.mapping, plan.entity)
+        if named and named[0] != ctx.default_currency:
+            (code, where), previous = named, ctx.default_currency
+            ctx = dataclasses.replace(ctx, default_currency=code)
+            plan.issues.append(Issue("currency", f"{where}: amounts are read in {code}, not {previous}"))
         blank_after = sum(1 for line in plan.raw.blank_lines if line > header.line)
         if plan.wide:
             blank_after *= len(plan.wide.periods)

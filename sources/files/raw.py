@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -108,9 +109,12 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             malformed = _scan(con, path, readable, table, width, delimiter)
     rows, (nonblank, blank) = _count(con, table), line_layout(readable)
     bad_lines = sorted({int(line) for line, _, _ in malformed} - set(blank))
+    swallowed: list[tuple[int, str, str]] = []
     breaks = None if rows == nonblank - len(bad_lines) else _breaks(con, table, width, delimiter)
     if _may_hold_stray_quotes(malformed, rows, nonblank - len(bad_lines), breaks):
         stray = stray_quote_lines(readable, delimiter, width=width, name=path.name)
+        swallowed = [found for found in stray if found[1] == SWALLOWED_ROWS]
+        stray = [found for found in stray if found[1] != SWALLOWED_ROWS]
         if stray:
             # Each such line is emptied in a copy (so lines keep their numbers) and the copy read again: the
             # line is rejected with its own text and every line after it is read on its own.
@@ -137,6 +141,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str, workdir: P
             exact = True
     if exact:
         _number_lines(con, table, sorted(set(blank) | set(bad_lines)))
+        if swallowed:
+            # A value that took in lines reading as rows: whether its quote is stray or a note quotes rows, the
+            # record is not loaded, and neither are the rows inside it; one reject with the whole span.
+            starts = [line for line, _, _ in swallowed]
+            con.execute(f"DELETE FROM {table} WHERE _line IN ({', '.join(str(int(n)) for n in starts)})")
+            malformed = sorted(malformed + swallowed)
+            rows = _count(con, table)
     else:
         # Lines DuckDB reads some other way: record numbers (header = 1) rather than guessed lines.
         con.execute(f"ALTER TABLE {table} RENAME COLUMN _rec TO _line")
@@ -169,8 +180,8 @@ _MALFORMED = {
     "and the lines after it are read on their own",
     RUNAWAY_QUOTE: 'a quote opened on this line runs over the next lines and closes with text after it (a stray " '
     "in a value?); the line is rejected and the lines after it are read on their own",
-    SWALLOWED_ROWS: "a quote opened on this line closes lines later, and the lines it took in read as rows of the "
-    'file (a stray " in a value?); the line is rejected and the lines after it are read on their own',
+    SWALLOWED_ROWS: "a quoted value opened on this line takes in the next lines, which read as rows of the file "
+    '(a stray " in a value, or a note quoting rows?); the whole span is rejected, its rows are not loaded',
 }
 
 
@@ -292,7 +303,9 @@ def stray_quote_lines(
                     for value in row
                 ):
                     continue
-                kind = SWALLOWED_ROWS
+                span = b"".join(line.raw for line in lines).decode("utf-8", errors="replace")
+                found.append((lines[0].number, SWALLOWED_ROWS, span.lstrip("\ufeff").rstrip("\r\n")))
+                continue  # the whole record is rejected: reading goes on after it
             first = lines[0]
             found.append(
                 (first.number, kind, first.raw.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n"))
@@ -327,16 +340,30 @@ def _utf8_copy(path: Path, encoding: Encoding, out: Path) -> Path:
         ) from exc
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
 def _lines_ended_by_newline(path: Path, out: Path, chunk_bytes: int = 16 << 20) -> Path:
-    """`path` itself, or a copy of it in `out` with its lines ended by a newline when the file ends them with a
-    bare carriage return (classic Mac line endings, as Excel for Mac's "CSV (Macintosh)" still saves)."""
+    """`path` itself, or a copy of it in `out` whose lone carriage returns are newlines: classic Mac line endings
+    (Excel for Mac's "CSV (Macintosh)", whose cells may hold newlines), or a stray CR inside a line, which a text
+    editor shows as a line break too. Files without a lone CR (most) cost one scan for `\r`."""
+    crs = crlfs = 0
+    tail = b""
     with open(path, "rb") as fh:
-        head = fh.read(1 << 16)
-    if b"\r" not in head or b"\n" in head:
+        while block := fh.read(chunk_bytes):
+            crs += block.count(b"\r")
+            joined = tail + block
+            crlfs += joined.count(b"\r\n") - tail.count(b"\r\n")
+            tail = block[-1:]
+    if crs == crlfs:
         return path
     with open(path, "rb") as src, open(out, "wb") as dst:
+        held = b""
         while block := src.read(chunk_bytes):
-            dst.write(block.replace(b"\r", b"\n"))
+            block = held + block
+            held = block[-1:] if block.endswith(b"\r") else b""  # its \n may start the next block
+            dst.write(_LONE_CR.sub(b"\n", block[: len(block) - len(held)]))
+        dst.write(held.replace(b"\r", b"\n"))
     return out
 
 

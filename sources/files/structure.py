@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from sources.canonical import ENTITIES, header_index, normalise_header
 
-_ZH_TOTALS = "总计|合计|小计|总和|共计|汇总"
+# Chinese total words, also padded to the width of a column as reports do (`合 计`, `合　　计`).
+_ZH_TOTALS = "|".join("[\\s\u3000]*".join(word) for word in ("总计", "合计", "小计", "总和", "共计", "汇总", "累计"))
 # On the lower-cased first filled cell: a total word at the start (合计, Total, Grand Total, Sum) or at the end
 # of a group label (华东 小计, East Total).
 TOTAL_PATTERN = (
@@ -25,9 +26,17 @@ TOTAL_PATTERN = (
 )
 # On the row's cells joined with '|': some cell that is a total word and nothing else.
 TOTAL_CELL_PATTERN = rf"(^|\|)\s*({_ZH_TOTALS}|grand\s*total|sub[\s-]*total|totals?)\s*[:：]?\s*(\||$)"
-# A key cell that needs a closer look: blank, padded, or total-like. Any other filled key marks a data row.
-SUSPECT_KEY_PATTERN = rf"(?i)^[\s\x{{3000}}\x{{a0}}]*$|^[\s\x{{3000}}\x{{a0}}]|[\s\x{{3000}}\x{{a0}}]$|{TOTAL_PATTERN}"
-TOTAL_WORDS = ("总计", "合计", "小计", "总和", "共计", "汇总", "grand total", "subtotal", "sub-total", "total", "sum")
+# On the lower-cased first filled cell of a row with one or two cells: a note under the table, as report
+# exports end (`共 12 条记录`, `制表人：张三`, `打印时间：…`, `Page 2 of 3`).
+NOTE_PATTERN = (
+    r"^\s*(共\s*\d+\s*(条|笔|行|项|单)|(制表|打印|导出|审核|复核|经办)(人|日期|时间)?\s*[:：]|"
+    r"prepared by|printed (on|at|by)|exported (on|at|by)|page \d+( of \d+)?\s*$|第\s*\d+\s*页)"
+)
+# A key cell that needs a closer look: blank, padded, total-like or a note. Any other filled key marks a data row.
+SUSPECT_KEY_PATTERN = rf"(?i)^[\s\x{{3000}}\x{{a0}}]*$|^[\s\x{{3000}}\x{{a0}}\x{{feff}}]|[\s\x{{3000}}\x{{a0}}]$|{TOTAL_PATTERN}|{NOTE_PATTERN}"
+TOTAL_WORDS = (
+    "总计", "合计", "小计", "总和", "共计", "汇总", "累计", "grand total", "subtotal", "sub-total", "total", "sum"
+)  # fmt: skip
 
 _MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), start=1)}
 _PERIOD_HEADER = re.compile(
@@ -114,7 +123,14 @@ def refuse_pivot(rows: list[tuple[list[str | None], int]]) -> None:
 
 def unit_free(key: str) -> str:
     """A normalised header without a unit or currency suffix (`目标万元` → `目标`, `salesusd` → `sales`)."""
-    return re.sub(r"(单位)?(人民币)?(亿元|万元|千元|元|亿|万|rmb|cny|usd|eur|gbp|jpy|hkd|inr|brl)$", "", key) or key
+    return (
+        re.sub(
+            r"(单位)?(人民币)?(亿元|万元|千元|元|亿|万|美元|欧元|港币|港元|日元|英镑|rmb|cny|usd|eur|gbp|jpy|hkd|inr|brl)$",
+            "",
+            key,
+        )
+        or key
+    )
 
 
 def guess_entity(headers: tuple[str, ...], title: str = "") -> tuple[str, int]:
