@@ -19,7 +19,14 @@ DERIVED: dict[str, dict[str, tuple[str, str]]] = {"orders": {"amount": ("quantit
 
 
 class MappingError(Exception):
-    """Required fields have no column; the message lists them and the headers that were found."""
+    """Required fields have no column; the message lists them and the headers that were found.
+
+    `mapped` is how many of the entity's fields the headers did find: none means the table is not one of this
+    entity at all (a 说明 sheet's `序号 | 说明`), some means a table of it that lacks a column."""
+
+    def __init__(self, message: str, mapped: int = 1) -> None:
+        super().__init__(message)
+        self.mapped = mapped
 
 
 @dataclass
@@ -86,6 +93,7 @@ def map_headers(
         wanted = "; ".join(f"{m} (e.g. {', '.join(fields.field(m).synonyms[:3])})" for m in missing)
         raise MappingError(
             f"no column for required {entity} field(s): {wanted}. Columns found: "
-            f"{', '.join(h for h in headers if h) or 'none'}. Map them under `mapping:` in the source configuration."
+            f"{', '.join(h for h in headers if h) or 'none'}. Map them under `mapping:` in the source configuration.",
+            mapped=len(columns),
         )
     return Mapping(entity, columns, headers, unmapped, duplicates, derived)

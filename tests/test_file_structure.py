@@ -397,12 +397,35 @@ def test_a_workbook_whose_first_sheet_is_instructions_is_read_from_its_table_she
     loaded = load_file(path, workdir=tmp_path)
     assert loaded.column("order_id") == ["SO1", "SO2"]
     assert loaded.details["sheet"] == "订单明细"
-    assert loaded.issue("sheet") == "sheet '说明' holds no table of orders; read sheet '订单明细' (--sheet chooses)"
+    assert loaded.issue("sheet") == "read sheet '订单明细', not '说明' (--sheet chooses)"
+
+
+def test_an_instructions_sheet_with_an_example_row_is_not_loaded_as_an_order(tmp_path):
+    """Second hostile try: a 说明 sheet showing an example header and row loaded the example as an order."""
+    example = [
+        ["填写说明：按下列格式填写"],
+        ["订单编号", "订单日期", "客户名称", "金额"],
+        ["示例：SO0001", "2024-01-01", "示例客户", 1000],
+    ]
+    orders = [["订单编号", "订单日期", "客户名称", "金额"], ["SO1", "2024-01-02", "上海华联", 10]]
+    path = _workbook(tmp_path / "export.xlsx", {"填写说明": example, "订单": orders})
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1"] and loaded.details["sheet"] == "订单"
+
+
+def test_a_first_sheet_of_label_value_pairs_is_passed_over_for_the_table(tmp_path):
+    """Second hostile try: an export-info sheet (`导出人 | 张三`) failed the workbook without naming the sheet."""
+    info = [["序号", "说明"], [1, "导出人：张三"], [2, "导出时间：2024-02-01"]]
+    orders = [["订单编号", "订单日期", "客户名称", "金额"], ["SO1", "2024-01-02", "上海华联", 10]]
+    path = _workbook(tmp_path / "export.xlsx", {"导出信息": info, "订单": orders})
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1"]
+    assert loaded.issue("sheet") == "sheet '导出信息' holds no table of orders; read sheet '订单' (--sheet chooses)"
 
 
 def test_a_workbook_without_a_table_names_the_sheet_and_the_others(tmp_path):
     path = _workbook(tmp_path / "notes.xlsx", {"说明": INSTRUCTIONS, "备注": [["仅供参考"]]})
-    with pytest.raises(StructureError, match=r"in sheet '说明'; no other sheet of '说明', '备注' holds one either"):
+    with pytest.raises(StructureError, match=r"in sheet '备注'; no other sheet of '说明', '备注' holds one either"):
         load_file(path, workdir=tmp_path)
 
 

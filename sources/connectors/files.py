@@ -112,13 +112,21 @@ def plan_file(
     """
     args = {"entity": entity, "explicit": explicit, "table": table, "workdir": workdir, "options": options}
     try:
-        return _plan_sheet(con, path, sheet=sheet, **args)
-    except StructureError as exc:  # no table at all (a 说明 sheet); a table lacking a column is an error as it is
-        if sheet is not None or Path(path).suffix.lower() not in EXCEL_SUFFIXES:
+        plan = _plan_sheet(con, path, sheet=sheet, **args)
+        passed = plan.raw.sheets[: plan.raw.sheets.index(plan.raw.sheet)] if plan.raw.sheet in plan.raw.sheets else []
+        if sheet is None and passed:
+            plan.issues.append(
+                Issue("sheet", f"read sheet {plan.raw.sheet!r}, not {', '.join(map(repr, passed))} (--sheet chooses)")
+            )
+        return plan
+    except (StructureError, MappingError) as exc:
+        # No table of the entity at all (a 说明 sheet): try the next sheets. A table lacking a column is an error.
+        no_table = isinstance(exc, StructureError) or exc.mapped == 0
+        if sheet is not None or not no_table or Path(path).suffix.lower() not in EXCEL_SUFFIXES:
             raise
         names = excel_sheets(Path(path))
         first = first_sheet_with_data(Path(path))
-        for name in names[names.index(first) + 1 :] if first in names else []:
+        for name in [n for n in names if n != first]:
             try:
                 plan = _plan_sheet(con, path, sheet=name, **args)
             except (StructureError, MappingError):
@@ -131,7 +139,7 @@ def plan_file(
             return plan
         if len(names) < 2:
             raise
-        raise type(exc)(
+        raise StructureError(
             f"{exc} (in sheet {first!r}; no other sheet of {', '.join(repr(n) for n in names)} holds one either; "
             "pass --sheet to choose)"
         ) from exc

@@ -607,8 +607,16 @@ def first_sheet_with_data(path: Path) -> str:
     return _first_non_empty_sheet(workbook, list(workbook.sheet_names))
 
 
+# Sheets that explain a workbook rather than hold its data; read only when no other sheet has data.
+_ASIDE_SHEETS = re.compile(
+    r"(?i)^\s*(填写|使用|导入|字段)?(说明|须知|封面|目录)\s*$|^\s*(readme|instructions?|cover|notes?)\s*$"
+)
+
+
 def _first_non_empty_sheet(workbook, names: list[str]) -> str:  # noqa: ANN001
-    for name in names:
+    """The first sheet with data, a sheet that explains the workbook (说明, 封面, readme) only when no other has."""
+    asides = [n for n in names if _ASIDE_SHEETS.match(n)]
+    for name in [n for n in names if n not in asides] + asides:
         sheet = workbook.get_sheet_by_name(name)
         if sheet.height and sheet.width:
             return name
