@@ -96,6 +96,9 @@ def skip_sql(
         gap = f"({gap} OR regexp_matches(trim({key_col}, '{_SPACES}'), '[\\s:：(（]'))"
     params = {f"h{i}": (header.cells[i] if i < len(header.cells) else "") for i in range(width)}
     params.update({"total": TOTAL_PATTERN, "total_cell": TOTAL_CELL_PATTERN, "note": NOTE_PATTERN})
+    # A multi-page export repeats its title lines (report name, period) above each page's header.
+    params.update({f"a{i}": text for i, text in enumerate(header.above)})
+    filled_cells = f"concat_ws('|', {', '.join(trimmed)})"
     if key_col:
         key_blank_or_total = (
             f"(NULLIF(trim({key_col}, '{_SPACES}'), '') IS NULL "
@@ -105,10 +108,16 @@ def skip_sql(
         params.update({"hkey": params[f"h{key_col[1:]}"], "suspect": SUSPECT_KEY_PATTERN})
     else:
         key_blank_or_total, ordinary = "TRUE", "FALSE"
+    titles = ", ".join(f"$a{i}" for i in range(len(header.above)))
+    if key_col and titles:
+        ordinary += f" AND {key_col} NOT IN ({', '.join(f'$k{i}' for i in range(len(header.above)))})"
+        params.update({f"k{i}": text.split("|")[0] for i, text in enumerate(header.above)})
+    repeated_title = f"WHEN {filled_cells} IN ({titles}) THEN 'repeated_header' " if titles else ""
     sql = (
         f"CASE WHEN {ordinary} THEN NULL "
         f"WHEN {all_empty} THEN 'blank' "
         f"WHEN {same_as_header} THEN 'repeated_header' "
+        f"{repeated_title}"
         f"WHEN ({' + '.join(f'CAST({t} IS NOT NULL AS INTEGER)' for t in trimmed)}) <= 2 "
         f"AND regexp_matches(lower({first_cells}), $note) THEN 'note' "
         f"WHEN {key_blank_or_total} AND ((regexp_matches(lower({first_cells}), $total) AND {gap}) OR {any_total_cell}) "

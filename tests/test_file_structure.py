@@ -486,3 +486,14 @@ def test_an_erp_report_footer_padded_totals_and_a_joined_export_are_skipped_not_
     assert loaded.result.rows_rejected == 0, loaded.reasons()
     assert loaded.result.skipped_by_kind == {"note": 2, "repeated_header": 1, "total": 2}
     assert loaded.issue("skipped_note") == "notes under the table (共 N 条, 制表人, page numbers)"
+
+
+def test_a_multi_page_export_repeats_its_title_lines_and_header_which_are_skipped(tmp_path):
+    """Second hostile try: the title lines an ERP prints above each page's header were rejected as orders."""
+    page = "华东区销售明细\n统计期间：2024-01-01 至 2024-01-31,,,\n订单编号,订单日期,客户名称,金额\n"
+    path = tmp_path / "pages.csv"
+    path.write_text(page + "SO1,2024-01-02,上海华联,100\n" + page + "SO2,2024-01-03,杭州解百,200\n", encoding="utf-8")
+    loaded = load_file(path, workdir=tmp_path)
+    assert loaded.column("order_id") == ["SO1", "SO2"]
+    assert loaded.result.rows_rejected == 0, loaded.reasons()
+    assert loaded.result.skipped_by_kind == {"repeated_header": 3}

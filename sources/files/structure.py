@@ -10,6 +10,7 @@ stated in the title or header): it is recognised here and unpivoted by `sources.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ class Header:
     line: int
     cells: tuple[str, ...]
     hits: int
+    above: tuple[str, ...] = ()  # the lines above it (title, period, unit), each as its cells joined by '|'
 
 
 def _is_texty(cell: str) -> bool:
@@ -107,7 +109,10 @@ def find_header(rows: list[tuple[list[str | None], int]], entity: str | None) ->
     chosen = best or fallback
     if chosen is None:
         raise StructureError("no header row found in the first 40 rows (a row of column names was expected)")
-    return chosen
+    above = tuple(
+        "|".join(c.strip() for c in cells if c and c.strip()) for cells, _ in rows[: chosen.index] if any(cells)
+    )
+    return dataclasses.replace(chosen, above=tuple(a for a in above if a))
 
 
 def refuse_pivot(rows: list[tuple[list[str | None], int]]) -> None:
