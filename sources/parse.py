@@ -47,7 +47,25 @@ _GROUPED = {
     ",": r"^(([0-9]{1,3}(\.[0-9]{3})+|[0-9]+)(,[0-9]+)?|,[0-9]+)$",
 }
 _SPLIT = r"^(.*?)([0-9][0-9,. ]*[0-9]|[0-9]|[.,][0-9]+)(.*)$"
-_CURRENCY = r"us\$|hk\$|nt\$|ca\$|au\$|nz\$|a\$|c\$|s\$|rmb|cny|usd|eur|gbp|jpy|hkd|twd|cn¥|人民币|¥|￥|\$|€|£"
+# The currency an amount cell names by its sign or code; `$` and `¥` alone name a family.
+_TOKENS = {
+    **dict.fromkeys(("us$", "usd"), "USD"),
+    **dict.fromkeys(("hk$", "hkd"), "HKD"),
+    **dict.fromkeys(("nt$", "twd"), "TWD"),
+    **dict.fromkeys(("a$", "au$", "aud"), "AUD"),
+    **dict.fromkeys(("c$", "ca$", "cad"), "CAD"),
+    **dict.fromkeys(("nz$", "nzd"), "NZD"),
+    **dict.fromkeys(("s$", "sgd"), "SGD"),
+    **dict.fromkeys(("€", "eur"), "EUR"),
+    **dict.fromkeys(("£", "gbp"), "GBP"),
+    **dict.fromkeys(("jpy", "円"), "JPY"),
+    **dict.fromkeys(("cny", "rmb", "人民币", "cn¥", "元"), "CNY"),
+    "$": "$",
+    "¥": "¥",
+    "￥": "¥",
+}
+# The signs and codes allowed around a number: every spelling above, longest first.
+_CURRENCY = "|".join(t.replace("$", "\\$") for t in sorted(_TOKENS, key=len, reverse=True))
 _PREFIX_OK = rf"(?i)^(\s|[-−+(（]|{_CURRENCY})*$"
 _SUFFIX_OK = rf"(?i)^(\s|[-−)）%]|元|万元|万|亿元|亿|{_CURRENCY})*$"
 _DASH = r"^[¥￥$€£\s]*[-–—−]+[\s]*$"
@@ -173,23 +191,6 @@ def number_value_sql(
     )
 
 
-# The currency an amount cell names by its sign or code; `$` and `¥` alone name a family.
-_TOKENS = {
-    **dict.fromkeys(("us$", "usd"), "USD"),
-    **dict.fromkeys(("hk$", "hkd"), "HKD"),
-    **dict.fromkeys(("nt$", "twd"), "TWD"),
-    **dict.fromkeys(("a$", "au$", "aud"), "AUD"),
-    **dict.fromkeys(("c$", "ca$", "cad"), "CAD"),
-    **dict.fromkeys(("nz$", "nzd"), "NZD"),
-    **dict.fromkeys(("s$", "sgd"), "SGD"),
-    **dict.fromkeys(("€", "eur"), "EUR"),
-    **dict.fromkeys(("£", "gbp"), "GBP"),
-    **dict.fromkeys(("jpy", "円"), "JPY"),
-    **dict.fromkeys(("cny", "rmb", "人民币", "cn¥", "元"), "CNY"),
-    "$": "$",
-    "¥": "¥",
-    "￥": "¥",
-}
 # How currency columns write a currency besides its ISO code.
 _CURRENCY_NAMES = {
     "CNY": ("人民币", "人民币元", "RMB", "元", "CN¥", "¥", "￥"),
@@ -233,12 +234,10 @@ def currency_mark_sql(col: str, currency: str | None = None) -> str:
     no currency of their own), cells whose only sign is that currency's are not."""
     own = _OWN_SIGNS.get((currency or "").upper(), "")
     signs = "".join(c for c in _SIGNS if c not in own).replace("$", "\\$")
-    tokens = sorted(_TOKENS, key=len, reverse=True)
-    alternation = "|".join(t.replace("$", "\\$") for t in tokens)
     cases = " ".join(f"WHEN '{t}' THEN '{m}'" for t, m in _TOKENS.items())
     return (
         f"(CASE WHEN regexp_matches({col}, '[A-Za-z{signs}]') THEN "
-        f"CASE regexp_extract(lower({col}), '({alternation})', 1) {cases} END END)"
+        f"CASE regexp_extract(lower({col}), '({_CURRENCY})', 1) {cases} END END)"
     )
 
 

@@ -171,12 +171,13 @@ def typed_select(
     if skip_column:
         skip_expr = skip_column
     else:
+        key_name = key_field(entity, cols)
         skip_expr, skip_params = skip_sql(
             header,
-            key_column(entity, cols),
+            cols.get(key_name),
             len(header.cells),
             required=[cols[f.name] for f in entity.fields if f.required and f.name in cols],
-            key_is_code=key_field(entity, cols) == entity.primary_key or key_field(entity, cols).endswith("_id"),
+            key_is_code=key_name == entity.primary_key or key_name.endswith("_id"),
         )
         params.update(skip_params)
     used = sorted(set(cols.values()), key=lambda c: int(c[1:]))
@@ -336,11 +337,6 @@ def key_field(entity: Entity, cols: dict[str, str]) -> str:
     if entity.primary_key and entity.primary_key in cols:
         return entity.primary_key
     return next((f.name for f in entity.fields if f.required and f.type not in (MONEY, NUMBER) and f.name in cols), "")
-
-
-def key_column(entity: Entity, cols: dict[str, str]) -> str | None:
-    """The cell of `key_field`."""
-    return cols.get(key_field(entity, cols))
 
 
 def used_params(params: dict[str, Any], sql: str) -> dict[str, Any]:

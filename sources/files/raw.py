@@ -218,13 +218,12 @@ def _lines_ended_by_newline(path: Path, out: Path, chunk_bytes: int = 16 << 20) 
     (Excel for Mac's "CSV (Macintosh)", whose cells may hold newlines), or a stray CR inside a line, which a text
     editor shows as a line break too. Files without a lone CR (most) cost one scan for `\r`."""
     crs = crlfs = 0
-    tail = b""
+    ended_in_cr = False
     with open(path, "rb") as fh:
         while block := fh.read(chunk_bytes):
             crs += block.count(b"\r")
-            joined = tail + block
-            crlfs += joined.count(b"\r\n") - tail.count(b"\r\n")
-            tail = block[-1:]
+            crlfs += block.count(b"\r\n") + (ended_in_cr and block.startswith(b"\n"))
+            ended_in_cr = block.endswith(b"\r")
     if crs == crlfs:
         return path
     with open(path, "rb") as src, open(out, "wb") as dst:
